@@ -1,0 +1,3 @@
+from condawheel.cli import main
+
+raise SystemExit(main())

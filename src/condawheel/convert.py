@@ -1,0 +1,132 @@
+"""`convert()`: one conda package in, one wheel out. The only module that sees every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from condawheel.dependencies import Dependencies
+from condawheel.distinfo import dist_info_files
+from condawheel.exceptions import BadInputError
+from condawheel.known import KnownPackages
+from condawheel.package import CondaPackage
+from condawheel.payload import Payload, PayloadWriter, Sink
+from condawheel.plan import ConvertOptions, Plan, make_plan
+from condawheel.source import PackageSource
+from condawheel.tags import TagDecision, decide_tags
+from condawheel.writer import DiscardingWriter, WheelWriter, zip_timestamp
+
+ProgressCallback = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvertResult:
+    """What a conversion did: the wheel written (or that would be), and why."""
+
+    input: Path
+    wheel: Path
+    plan: Plan
+    tags: TagDecision
+    payload: Payload
+
+    @property
+    def package(self) -> CondaPackage:
+        return self.plan.package
+
+    @property
+    def dependencies(self) -> Dependencies:
+        return self.plan.dependencies
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        prefix_warning = (
+            (
+                f"{len(self.payload.prefix_records)} file(s) hold the conda build prefix; "
+                "`condawheel install` rewrites it, plain pip leaves it unreplaced",
+            )
+            if self.payload.prefix_records
+            else ()
+        )
+        return (
+            *self.tags.warnings,
+            *self.dependencies.warnings,
+            *self.payload.warnings,
+            *prefix_warning,
+        )
+
+
+def convert(
+    package: Path,
+    out_dir: Path,
+    options: ConvertOptions | None = None,
+    *,
+    known: KnownPackages | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ConvertResult:
+    """Convert the conda package at ``package`` into a wheel in ``out_dir``.
+
+    ``known`` are the dependency packages (``options.with_sources`` loaded), so that a
+    batch of conversions reads them once. Raises CondawheelError subclasses; on error
+    nothing is left in ``out_dir``.
+    """
+    options = options or ConvertOptions()
+    source, plan = _prepare(package, options, known, on_progress)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BadInputError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
+    with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
+        payload, tags = _write(source, plan, writer, options)
+        wheel = out_dir / wheel_filename(plan, tags)
+        writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite)
+    return ConvertResult(input=package, wheel=wheel, plan=plan, tags=tags, payload=payload)
+
+
+def inspect_package(
+    package: Path,
+    options: ConvertOptions | None = None,
+    *,
+    known: KnownPackages | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ConvertResult:
+    """Everything `convert` would do, and why, without writing a wheel."""
+    options = options or ConvertOptions()
+    source, plan = _prepare(package, options, known, on_progress)
+    payload, tags = _write(source, plan, DiscardingWriter(), options)
+    return ConvertResult(
+        input=package, wheel=Path(wheel_filename(plan, tags)), plan=plan, tags=tags, payload=payload
+    )
+
+
+def _prepare(
+    package: Path,
+    options: ConvertOptions,
+    known: KnownPackages | None,
+    on_progress: ProgressCallback | None,
+) -> tuple[PackageSource, Plan]:
+    source = PackageSource(package, on_read=on_progress)
+    model = CondaPackage.from_info(source.label, source.read_info())
+    if known is None:
+        known = KnownPackages.load(options.with_sources)
+    return source, make_plan(model, options, known)
+
+
+def _write(
+    source: PackageSource, plan: Plan, sink: Sink, options: ConvertOptions
+) -> tuple[Payload, TagDecision]:
+    payload = PayloadWriter(plan, sink).run(source)
+    tags = decide_tags(
+        plan.package,
+        plan.dependencies,
+        payload.binaries,
+        payload.root_files,
+        plain=options.plain_tags,
+    )
+    for name, data in dist_info_files(plan, payload, tags).items():
+        sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
+    return payload, tags
+
+
+def wheel_filename(plan: Plan, tags: TagDecision) -> str:
+    return f"{plan.dist.stem}-{plan.build_tag}-{tags.tag}.whl"

@@ -1,0 +1,192 @@
+"""The wheel's `.dist-info` text files: METADATA, WHEEL and entry_points.txt."""
+
+from __future__ import annotations
+
+import configparser
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+from packaging.metadata import Metadata, RawMetadata
+
+from condawheel import __version__
+from condawheel.dependencies import Dependencies
+from condawheel.package import CondaPackage
+
+#: Fields of a kept METADATA that conda's own dependency data replaces.
+_REPLACED = frozenset({"version", "requires-python", "requires-external"})
+_EXTRA_MARKER = re.compile(r"extra\s*==", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistributionId:
+    """The wheel's distribution name and version, and the names derived from them."""
+
+    name: str
+    version: str
+
+    @property
+    def stem(self) -> str:
+        # Binary distribution format: name normalised, `-` escaped.
+        return re.sub(r"[-_.]+", "_", self.name).lower() + "-" + self.version
+
+    @property
+    def dist_info(self) -> str:
+        return f"{self.stem}.dist-info"
+
+    @property
+    def data(self) -> str:
+        return f"{self.stem}.data"
+
+
+def license_expression(text: str | None) -> str | None:
+    """The canonical SPDX expression for ``text``, or None if it is not one."""
+    if not text:
+        return None
+    try:
+        return str(canonicalize_license_expression(text))
+    except InvalidLicenseExpression:
+        return None
+
+
+def generate_metadata(
+    package: CondaPackage,
+    dist: DistributionId,
+    dependencies: Dependencies,
+    license_files: Sequence[str],
+) -> bytes:
+    """METADATA (2.4) for a package without Python metadata of its own."""
+    about: Mapping[str, Any] = package.about
+    raw: RawMetadata = {"metadata_version": "2.4", "name": dist.name, "version": dist.version}
+    if about.get("summary"):
+        raw["summary"] = " ".join(str(about["summary"]).split())
+    if about.get("description"):
+        raw["description"] = str(about["description"])
+        raw["description_content_type"] = "text/markdown"
+    urls = {
+        label: str(about[key])
+        for label, key in (
+            ("Homepage", "home"),
+            ("Source", "dev_url"),
+            ("Documentation", "doc_url"),
+        )
+        if about.get(key)
+    }
+    if urls:
+        raw["project_urls"] = urls
+    licence_text = package.license or about.get("license")
+    expression = license_expression(str(licence_text) if licence_text else None)
+    if expression:
+        raw["license_expression"] = expression
+    elif licence_text:
+        raw["license"] = str(licence_text)
+    if license_files:
+        raw["license_files"] = list(license_files)
+    _add_dependencies(raw, dependencies)
+    return bytes(Metadata.from_raw(raw).as_rfc822().as_bytes())
+
+
+def _add_dependencies(raw: RawMetadata, dependencies: Dependencies) -> None:
+    if dependencies.requires_python:
+        raw["requires_python"] = dependencies.requires_python
+    if dependencies.requires_dist:
+        raw["requires_dist"] = dependencies.requires_dist
+    if dependencies.requires_external:
+        raw["requires_external"] = dependencies.requires_external
+
+
+def edit_metadata(original: bytes, dist: DistributionId, dependencies: Dependencies) -> bytes:
+    """The package's own METADATA with conda's dependency facts in place of pip's.
+
+    Every other header and the body are kept byte for byte. Requires-Dist lines for
+    extras stay (conda has no extras); unconditional ones give way to conda's.
+    """
+    text = original.decode("utf-8").replace("\r\n", "\n")
+    head, sep, body = text.partition("\n\n")
+    kept: list[str] = []
+    for field in _fields(head):
+        key = field.split(":", 1)[0].strip().lower()
+        if key == "metadata-version" and field.split(":", 1)[1].strip() in ("1.0", "1.1"):
+            # Requires-Python/-Dist/-External need 1.2 or later.
+            field = "Metadata-Version: 2.1"
+        if key in _REPLACED:
+            continue
+        if key == "requires-dist" and not _EXTRA_MARKER.search(field):
+            continue
+        kept.append(field)
+    ours = [f"Version: {dist.version}"]
+    if dependencies.requires_python:
+        ours.append(f"Requires-Python: {dependencies.requires_python}")
+    ours += [f"Requires-Dist: {r}" for r in dependencies.requires_dist]
+    ours += [f"Requires-External: {r}" for r in dependencies.requires_external]
+    # Version belongs right after Name; the rest follow the kept headers.
+    name_index = next(
+        (i + 1 for i, f in enumerate(kept) if f.lower().startswith("name:")), len(kept)
+    )
+    lines = [*kept[:name_index], ours[0], *kept[name_index:], *ours[1:]]
+    return ("\n".join(lines) + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
+
+
+def _fields(head: str) -> list[str]:
+    """Header fields, with continuation lines joined to their field."""
+    fields: list[str] = []
+    for line in head.split("\n"):
+        if line[:1] in (" ", "\t") and fields:
+            fields[-1] += "\n" + line
+        elif line:
+            fields.append(line)
+    return fields
+
+
+def wheel_file(tags: Sequence[str], *, purelib: bool, build: str | None) -> bytes:
+    lines = [
+        "Wheel-Version: 1.0",
+        f"Generator: condawheel {__version__}",
+        f"Root-Is-Purelib: {'true' if purelib else 'false'}",
+        *(f"Tag: {tag}" for tag in tags),
+    ]
+    if build:
+        lines.append(f"Build: {build}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def merge_entry_points(original: bytes | None, console_scripts: Sequence[str]) -> bytes | None:
+    """entry_points.txt with conda's `link.json` console scripts added to the kept one."""
+    if not console_scripts:
+        return original
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    if original:
+        parser.read_string(original.decode("utf-8"))
+    if not parser.has_section("console_scripts"):
+        parser.add_section("console_scripts")
+    added = False
+    for entry in console_scripts:
+        name, _, target = entry.partition("=")
+        if not parser.has_option("console_scripts", name.strip()):
+            parser.set("console_scripts", name.strip(), target.strip())
+            added = True
+    if not added:
+        return original
+    out = io.StringIO()
+    parser.write(out, space_around_delimiters=True)
+    return out.getvalue().strip().encode() + b"\n"
+
+
+def script_names(entry_points: bytes | None, console_scripts: Sequence[str]) -> set[str]:
+    """Names of the scripts the installer will generate from entry points."""
+    names = {entry.partition("=")[0].strip() for entry in console_scripts}
+    if entry_points:
+        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        try:
+            parser.read_string(entry_points.decode("utf-8"))
+        except configparser.Error:
+            return names
+        for section in ("console_scripts", "gui_scripts"):
+            if parser.has_section(section):
+                names.update(parser.options(section))
+    return names

@@ -1,0 +1,271 @@
+"""The conda package model: what `info/` says about a package, validated once."""
+
+from __future__ import annotations
+
+import enum
+import json
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Any
+
+import rattler.platform
+
+from condawheel.exceptions import BadInputError
+
+#: The placeholder conda-build writes where the build prefix stood.
+DEFAULT_PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
+
+#: `info/` files copied into the wheel for provenance (design section 1).
+PROVENANCE_FILES = ("index.json", "about.json", "paths.json", "run_exports.json")
+
+#: Old packages name a platform and an arch instead of a subdir.
+_LEGACY_PLATFORMS = {"linux": "linux", "osx": "osx", "win": "win", "darwin": "osx"}
+_LEGACY_ARCHS = {
+    "x86_64": "64",
+    "x86": "32",
+    "aarch64": "aarch64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "armv7l": "armv7l",
+}
+
+
+class PathType(enum.Enum):
+    FILE = "hardlink"
+    SYMLINK = "softlink"
+    DIRECTORY = "directory"
+
+
+class NoarchType(enum.Enum):
+    NONE = "none"
+    PYTHON = "python"
+    GENERIC = "generic"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathEntry:
+    """One entry of `info/paths.json` (or its legacy equivalents)."""
+
+    path: str
+    path_type: PathType = PathType.FILE
+    sha256: str | None = None
+    size: int | None = None
+    prefix_placeholder: str | None = None
+    file_mode: str = "text"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CondaPackage:
+    """A conda package as described by its `info/` directory."""
+
+    filename: str
+    name: str
+    version: str
+    build: str
+    build_number: int
+    subdir: str
+    noarch: NoarchType
+    depends: tuple[str, ...]
+    constrains: tuple[str, ...]
+    license: str | None
+    timestamp_ms: int | None
+    about: Mapping[str, Any]
+    #: Entries keyed by path; ``None`` when the package lists no files at all.
+    paths: Mapping[str, PathEntry] | None
+    entry_points: tuple[str, ...]
+    run_exports: Mapping[str, Any]
+    #: Licence files from `info/licenses/`, by path relative to it.
+    licenses: Mapping[str, bytes]
+    #: Raw bytes of the `info/` files kept for provenance.
+    provenance: Mapping[str, bytes]
+
+    @property
+    def platform(self) -> str:
+        """`linux`, `osx`, `win`, ... or `noarch`."""
+        return self.subdir.partition("-")[0]
+
+    @property
+    def is_windows(self) -> bool:
+        return self.platform == "win"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}-{self.version}-{self.build}"
+
+    @classmethod
+    def from_info(cls, filename: str, info: Mapping[str, bytes]) -> CondaPackage:
+        """Build the model from the raw `info/` members (keys relative to `info/`).
+
+        Raises BadInputError naming the file and the problem.
+        """
+        index = _json_object(filename, info, "index.json", required=True)
+        problems = [f"index.json has no {key!r}" for key in ("name", "version") if key not in index]
+        if problems:
+            raise BadInputError(f"{filename}: {'; '.join(problems)}: the package is malformed")
+        noarch = _noarch(index)
+        link = _json_object(filename, info, "link.json", required=False)
+        noarch_link: dict[str, Any] = link["noarch"] if isinstance(link.get("noarch"), dict) else {}
+        entry_points = tuple(str(e) for e in noarch_link.get("entry_points", ()))
+        return cls(
+            filename=filename,
+            name=str(index["name"]),
+            version=str(index["version"]),
+            build=str(index.get("build", "0")),
+            build_number=_int(filename, index.get("build_number", 0)),
+            subdir=_subdir(filename, index, noarch),
+            noarch=noarch,
+            depends=tuple(str(d) for d in index.get("depends") or ()),
+            constrains=tuple(str(d) for d in index.get("constrains") or ()),
+            license=str(index["license"]) if index.get("license") else None,
+            timestamp_ms=_int(filename, index["timestamp"]) if index.get("timestamp") else None,
+            about=_json_object(filename, info, "about.json", required=False),
+            paths=_paths(filename, info),
+            entry_points=entry_points,
+            run_exports=_json_object(filename, info, "run_exports.json", required=False),
+            licenses={
+                k.removeprefix("licenses/"): v
+                for k, v in sorted(info.items())
+                if k.startswith("licenses/")
+            },
+            provenance={k: info[k] for k in PROVENANCE_FILES if k in info},
+        )
+
+
+def _json_object(
+    filename: str, info: Mapping[str, bytes], name: str, *, required: bool
+) -> dict[str, Any]:
+    raw = info.get(name)
+    if raw is None:
+        if required:
+            raise BadInputError(
+                f"{filename}: info/{name} is missing: this is not a conda package "
+                "(or a damaged one); rebuild or re-download it"
+            )
+        return {}
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadInputError(
+            f"{filename}: info/{name} is not valid JSON ({exc}): the package is damaged"
+        ) from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{filename}: info/{name} is not a JSON object: the package is damaged")
+    return data
+
+
+def _int(filename: str, value: object) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise BadInputError(
+            f"{filename}: index.json holds {value!r} where a number belongs"
+        ) from None
+
+
+def _noarch(index: Mapping[str, Any]) -> NoarchType:
+    value = index.get("noarch")
+    if value in (None, False, ""):
+        return NoarchType.NONE
+    # Old conda-build wrote `noarch_python: true` or `noarch: true`.
+    if value is True:
+        return NoarchType.GENERIC
+    return NoarchType.PYTHON if str(value) == "python" else NoarchType.GENERIC
+
+
+def _subdir(filename: str, index: Mapping[str, Any], noarch: NoarchType) -> str:
+    subdir = index.get("subdir")
+    if not subdir and noarch is not NoarchType.NONE:
+        subdir = "noarch"
+    if not subdir:
+        platform = _LEGACY_PLATFORMS.get(str(index.get("platform")))
+        arch = _LEGACY_ARCHS.get(str(index.get("arch")))
+        if platform and arch:
+            subdir = f"{platform}-{arch}"
+    if not subdir:
+        raise BadInputError(
+            f"{filename}: index.json names no subdir (nor platform and arch), so the "
+            "target platform is unknown: rebuild the package with a current conda-build "
+            "or rattler-build"
+        )
+    try:
+        rattler.platform.Platform(str(subdir))
+    except Exception:
+        raise BadInputError(
+            f"{filename}: unknown conda subdir {subdir!r} in index.json: "
+            "use a package built for a platform conda knows (e.g. linux-64, osx-arm64, win-64)"
+        ) from None
+    return str(subdir)
+
+
+def _paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry] | None:
+    if "paths.json" in info:
+        data = _json_object(filename, info, "paths.json", required=True)
+        entries = data.get("paths")
+        if not isinstance(entries, list):
+            raise BadInputError(f"{filename}: info/paths.json has no 'paths' list")
+        result: dict[str, PathEntry] = {}
+        for raw in entries:
+            if not isinstance(raw, dict) or "_path" not in raw:
+                raise BadInputError(f"{filename}: info/paths.json has an entry without '_path'")
+            entry = PathEntry(
+                path=clean_path(filename, str(raw["_path"])),
+                path_type=_path_type(filename, raw.get("path_type", "hardlink")),
+                sha256=raw.get("sha256"),
+                size=raw.get("size_in_bytes"),
+                prefix_placeholder=raw.get("prefix_placeholder"),
+                file_mode=str(raw.get("file_mode", "text")),
+            )
+            result[entry.path] = entry
+        return result
+    if "files" in info:
+        return _legacy_paths(filename, info)
+    return None
+
+
+def _legacy_paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry]:
+    """Packages older than paths.json list files in `info/files` and placeholders in
+    `info/has_prefix` (`placeholder mode path`, or a bare path meaning the default)."""
+    placeholders: dict[str, tuple[str, str]] = {}
+    for line in info.get("has_prefix", b"").decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        parts = shlex.split(line)
+        if len(parts) == 3:
+            placeholders[parts[2]] = (parts[0], parts[1])
+        else:
+            placeholders[parts[-1]] = (DEFAULT_PLACEHOLDER, "text")
+    result: dict[str, PathEntry] = {}
+    for line in info["files"].decode("utf-8", "replace").splitlines():
+        if not line.strip():
+            continue
+        path = clean_path(filename, line.strip())
+        placeholder, mode = placeholders.get(path, (None, "text"))
+        result[path] = PathEntry(path=path, prefix_placeholder=placeholder, file_mode=mode)
+    return result
+
+
+def _path_type(filename: str, value: object) -> PathType:
+    try:
+        return PathType(str(value))
+    except ValueError:
+        raise BadInputError(
+            f"{filename}: info/paths.json has unknown path_type {value!r}"
+        ) from None
+
+
+def clean_path(filename: str, path: str) -> str:
+    """Normalise a package-relative path, refusing any that could escape the prefix."""
+    text = path.replace("\\", "/")
+    posix = PurePosixPath(text)
+    if posix.is_absolute() or ".." in posix.parts or (text[1:2] == ":"):
+        raise BadInputError(
+            f"{filename}: member path {path!r} escapes the package; refusing to convert "
+            "a package that would write outside its prefix"
+        )
+    cleaned = "/".join(p for p in posix.parts if p not in (".", ""))
+    if not cleaned:
+        raise BadInputError(f"{filename}: an empty member path is in the package")
+    return cleaned

@@ -1,0 +1,377 @@
+"""Streaming the payload of a package into the wheel, member by member.
+
+Each file is read once from the archive and written once to the zip. On the way its
+hash is checked against `paths.json`, binaries are spooled aside (memory-bounded) to be
+read, and small scripts are held back until entry points are known. Links are resolved
+at the end, when every file they could name has been written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import posixpath
+import tempfile
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import IO, BinaryIO, Protocol
+
+from condawheel.binaries import BinaryReadError, read_binary, sniff
+from condawheel.binaries.model import BinaryFormat
+from condawheel.exceptions import BadInputError
+from condawheel.layout import Destination, Scheme
+from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
+from condawheel.metadata import script_names
+from condawheel.package import PathEntry, PathType
+from condawheel.plan import Plan
+from condawheel.scripts import rewrite_shebang
+from condawheel.source import Member, MemberKind, PackageSource, Readable
+from condawheel.tags import FoundBinary
+from condawheel.writer import RecordEntry
+
+#: Scripts up to this size wait in memory until the entry point names are known.
+_HELD_SCRIPT_BYTES = 1024 * 1024
+_MAX_METADATA_BYTES = 64 * 1024 * 1024
+#: Binaries are spooled to be read; small ones stay in memory, the rest go to disk.
+_SPOOL_MEMORY = 8 * 1024 * 1024
+_SNIFF_BYTES = 64
+
+
+class Sink(Protocol):
+    def has(self, arcname: str) -> bool: ...
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
+    ) -> RecordEntry: ...
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
+    def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PrefixRecord:
+    """A file in the wheel that still holds the conda build prefix."""
+
+    path: str
+    conda_path: str
+    placeholder: str
+    mode: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Payload:
+    """What streaming the payload found."""
+
+    binaries: tuple[FoundBinary, ...]
+    #: Paths written at the wheel root (site-packages relative).
+    root_files: tuple[str, ...]
+    #: The package's own metadata directory, file by file.
+    metadata_files: Mapping[str, bytes]
+    prefix_records: tuple[PrefixRecord, ...]
+    file_count: int
+    #: How many files went to the root, scripts and data.
+    files_by_scheme: Mapping[str, int]
+    warnings: tuple[str, ...]
+    notes: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _Written:
+    arcname: str
+    executable: bool
+    scheme: Scheme
+
+
+@dataclass(slots=True)
+class _State:
+    written: dict[str, _Written] = field(default_factory=dict)
+    held: dict[str, tuple[Member, bytes, Destination]] = field(default_factory=dict)
+    links: list[Member] = field(default_factory=list)
+    binaries: dict[str, FoundBinary] = field(default_factory=dict)
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    prefix: list[PrefixRecord] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class PayloadWriter:
+    """Writes one package's payload into a wheel sink, following a plan."""
+
+    def __init__(self, plan: Plan, sink: Sink) -> None:
+        self.plan = plan
+        self.sink = sink
+        self.label = plan.package.filename
+        self._paths = plan.package.paths
+        self._state = _State()
+
+    def arcname(self, destination: Destination) -> str:
+        if destination.scheme is Scheme.ROOT:
+            return destination.path
+        return f"{self.plan.dist.data}/{destination.scheme.value}/{destination.path}"
+
+    def run(self, source: PackageSource) -> Payload:
+        state = self._state
+        for member in source.members():
+            self._member(member)
+        self._check_missing()
+        self._write_held_scripts()
+        self._write_links()
+        return Payload(
+            binaries=tuple(state.binaries[k] for k in sorted(state.binaries)),
+            root_files=tuple(
+                sorted(w.arcname for w in state.written.values() if w.scheme is Scheme.ROOT)
+            ),
+            metadata_files=dict(sorted(state.metadata.items())),
+            prefix_records=tuple(sorted(state.prefix, key=lambda r: r.path)),
+            file_count=len(state.written),
+            files_by_scheme=dict(
+                sorted(Counter(w.scheme.value for w in state.written.values()).items())
+            ),
+            warnings=tuple(state.warnings),
+            notes=tuple(state.notes),
+        )
+
+    def _entry(self, path: str) -> PathEntry | None:
+        return self._paths.get(path) if self._paths is not None else None
+
+    def _member(self, member: Member) -> None:
+        state = self._state
+        if self._paths is not None and member.path not in self._paths:
+            state.warnings.append(
+                f"{member.path}: in the archive but not in info/paths.json, so conda would "
+                "not install it; left out"
+            )
+            return
+        if member.path in state.seen:
+            raise BadInputError(f"{self.label}: {member.path!r} appears twice in the archive")
+        state.seen.add(member.path)
+        destination = self.plan.layout.destination(member.path)
+        if member.kind is not MemberKind.FILE:
+            state.links.append(member)
+            return
+        if destination.scheme is Scheme.DROP:
+            state.notes.append(f"{member.path}: another distribution's metadata; left out")
+            return
+        assert member.stream is not None
+        if destination.scheme is Scheme.METADATA:
+            data = self._read_small(member, _MAX_METADATA_BYTES)
+            state.metadata[destination.path or "PKG-INFO"] = data
+            return
+        if destination.scheme is Scheme.SCRIPTS and member.size <= _HELD_SCRIPT_BYTES:
+            state.held[member.path] = (
+                member,
+                self._read_small(member, _HELD_SCRIPT_BYTES),
+                destination,
+            )
+            return
+        self._stream_file(member, destination)
+
+    def _read_small(self, member: Member, limit: int) -> bytes:
+        assert member.stream is not None
+        if member.size > limit:
+            raise BadInputError(
+                f"{self.label}: {member.path} is implausibly large ({member.size} bytes)"
+            )
+        data = member.stream.read()
+        self._verify(member.path, hashlib.sha256(data).hexdigest(), len(data))
+        return data
+
+    def _stream_file(self, member: Member, destination: Destination) -> None:
+        assert member.stream is not None
+        head = member.stream.read(_SNIFF_BYTES)
+        fmt = sniff(head)
+        # Closed in the finally below; a with-block would not fit the optional spool.
+        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY) if fmt else None  # noqa: SIM115
+        reader: Readable = _Prefixed(head, member.stream, spool)
+        arcname = self.arcname(destination)
+        executable = bool(member.mode & 0o111)
+        try:
+            record = self.sink.write_stream(
+                arcname, reader, executable=executable, size_hint=member.size
+            )
+            self._verify(member.path, record.sha256, record.size)
+            if spool is not None and fmt is not None:
+                # SpooledTemporaryFile is a binary file in all but its declared type.
+                self._read_binary(member.path, arcname, destination, spool, fmt)  # type: ignore[arg-type]
+        finally:
+            if spool is not None:
+                spool.close()
+        self._record(member.path, arcname, executable, destination.scheme)
+
+    def _read_binary(
+        self,
+        path: str,
+        arcname: str,
+        destination: Destination,
+        spool: BinaryIO,
+        fmt: BinaryFormat,
+    ) -> None:
+        spool.seek(0)
+        try:
+            info = read_binary(spool, fmt)
+        except BinaryReadError as exc:
+            if fmt is not BinaryFormat.PE:  # "MZ" starts many files that are not PE
+                self._state.warnings.append(f"{path}: looks like a binary but {exc}; kept as data")
+            return
+        self._state.binaries[path] = FoundBinary(
+            path=arcname, in_root=destination.scheme is Scheme.ROOT, info=info
+        )
+
+    def _record(self, path: str, arcname: str, executable: bool, scheme: Scheme) -> None:
+        self._state.written[path] = _Written(arcname, executable, scheme)
+        entry = self._entry(path)
+        if entry is not None and entry.prefix_placeholder:
+            self._state.prefix.append(
+                PrefixRecord(
+                    path=arcname,
+                    conda_path=path,
+                    placeholder=entry.prefix_placeholder,
+                    mode=entry.file_mode,
+                )
+            )
+
+    def _verify(self, path: str, sha256: str, size: int) -> None:
+        entry = self._entry(path)
+        if entry is None:
+            return
+        if (entry.sha256 and entry.sha256 != sha256) or (
+            entry.size is not None and entry.size != size
+        ):
+            raise BadInputError(
+                f"{self.label}: {path} does not match its sha256/size in info/paths.json: "
+                "the package is corrupt or was altered; download or build it again"
+            )
+
+    def _check_missing(self) -> None:
+        if self._paths is None:
+            return
+        missing = [
+            p
+            for p, e in self._paths.items()
+            if e.path_type is not PathType.DIRECTORY and p not in self._state.seen
+        ]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise BadInputError(
+                f"{self.label}: info/paths.json lists {missing[0]}{more}, which the archive "
+                "does not hold: the package is incomplete; download or build it again"
+            )
+
+    def _write_held_scripts(self) -> None:
+        state = self._state
+        generated = script_names(
+            state.metadata.get("entry_points.txt"), self.plan.package.entry_points
+        )
+        for path in sorted(state.held):
+            member, data, destination = state.held[path]
+            if _wrapper_name(destination.path, self.plan.package.is_windows) in generated:
+                state.notes.append(
+                    f"{path}: conda's entry-point wrapper; the installer writes its own"
+                )
+                continue
+            entry = self._entry(path)
+            placeholder = entry.prefix_placeholder if entry else None
+            rewritten = rewrite_shebang(data, placeholder)
+            arcname = self.arcname(destination)
+            executable = bool(member.mode & 0o111)
+            self.sink.write_bytes(
+                arcname, rewritten if rewritten is not None else data, executable=executable
+            )
+            fmt = sniff(data[:_SNIFF_BYTES])
+            if fmt is not None:
+                self._read_binary(path, arcname, destination, io.BytesIO(data), fmt)
+            state.written[path] = _Written(arcname, executable, destination.scheme)
+            still_prefixed = placeholder is not None and (
+                rewritten is None or placeholder.encode() in rewritten
+            )
+            if still_prefixed:
+                self._record(path, arcname, executable, destination.scheme)
+
+    def _write_links(self) -> None:
+        state = self._state
+        targets: dict[str, str] = {}
+        for member in state.links:
+            assert member.link_target is not None
+            try:
+                targets[member.path] = (
+                    member.link_target
+                    if member.kind is MemberKind.HARDLINK
+                    else link_target(member.path, member.link_target)
+                )
+            except LinkError as exc:
+                raise BadInputError(f"{self.label}: {exc}; a wheel cannot carry it") from None
+        needed = frozenset(n for b in state.binaries.values() for n in b.info.needed)
+        for member in sorted(state.links, key=lambda m: m.path):
+            try:
+                final = resolve(member.path, targets)
+            except LinkError as exc:
+                raise BadInputError(f"{self.label}: {exc}") from None
+            self._copy_link(member.path, final, needed)
+
+    def _copy_link(self, path: str, final: str, needed: frozenset[str]) -> None:
+        state = self._state
+        destination = self.plan.layout.destination(path)
+        if destination.scheme in (Scheme.METADATA, Scheme.DROP):
+            state.notes.append(f"{path}: a link inside metadata; left out")
+            return
+        if final in state.written:
+            binary = state.binaries.get(final)
+            soname = binary.info.soname if binary else None
+            if is_needless_chain_link(posixpath.basename(path), soname, needed):
+                state.notes.append(f"{path}: SONAME-chain link that nothing needs; left out")
+                return
+            self._copy(path, final, destination)
+            return
+        under = sorted(p for p in state.written if p.startswith(final + "/"))
+        if not under:
+            state.warnings.append(
+                f"{path}: links to {final}, which this package does not hold; left out"
+            )
+            return
+        for inner in under:
+            inner_path = path + inner[len(final) :]
+            self._copy(inner_path, inner, self.plan.layout.destination(inner_path))
+
+    def _copy(self, path: str, source: str, destination: Destination) -> None:
+        written = self._state.written[source]
+        arcname = self.arcname(destination)
+        if self.sink.has(arcname):
+            return
+        self.sink.copy(written.arcname, arcname, executable=written.executable)
+        self._state.written[path] = _Written(arcname, written.executable, destination.scheme)
+        for record in list(self._state.prefix):
+            if record.conda_path == source:
+                self._state.prefix.append(
+                    PrefixRecord(
+                        path=arcname,
+                        conda_path=path,
+                        placeholder=record.placeholder,
+                        mode=record.mode,
+                    )
+                )
+
+
+def _wrapper_name(script: str, windows: bool) -> str:
+    if windows:
+        for suffix in ("-script.pyw", "-script.py", ".exe.manifest", ".exe"):
+            if script.lower().endswith(suffix):
+                return script[: -len(suffix)]
+    return script
+
+
+class _Prefixed:
+    """The sniffed head, then the rest of the member; copied into ``spool`` if given."""
+
+    def __init__(self, head: bytes, rest: Readable, spool: IO[bytes] | None) -> None:
+        self._head = head
+        self._rest = rest
+        self._spool = spool
+
+    def read(self, size: int = -1) -> bytes:
+        if self._head:
+            chunk, self._head = self._head, b""
+        else:
+            chunk = self._rest.read(size)
+        if self._spool is not None and chunk:
+            self._spool.write(chunk)
+        return chunk

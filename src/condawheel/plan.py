@@ -1,0 +1,100 @@
+"""Everything decided from `info/` alone, before a byte of the payload is read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from condawheel.dependencies import Dependencies, classify
+from condawheel.exceptions import BadInputError
+from condawheel.known import KnownPackages
+from condawheel.layout import Layout, metadata_dir_name_version
+from condawheel.metadata import DistributionId
+from condawheel.names import NameResolver, load_name_map, valid_distribution_name
+from condawheel.package import CondaPackage, NoarchType
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvertOptions:
+    """How to convert; the defaults are what a maintainer would want."""
+
+    #: Conda prefixes, channels, folders or package files that describe dependencies.
+    with_sources: tuple[Path, ...] = ()
+    #: JSON file mapping conda names to PyPI names (null for native packages).
+    name_map: Path | None = None
+    #: Standard platform tags (`linux_x86_64`) instead of condawheel's conda tags.
+    plain_tags: bool = False
+    #: Wheel version to use when the conda version is not valid PEP 440.
+    version: str | None = None
+    #: Replace a wheel of the same name in the output directory.
+    overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    package: CondaPackage
+    layout: Layout
+    dist: DistributionId
+    dependencies: Dependencies
+    #: `{build_number}_{build_string}`: variants of one version do not collide.
+    build_tag: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def is_python(self) -> bool:
+        return self.layout.metadata_dir is not None or any(
+            self.layout.site_packages_relative(p) is not None for p in self.package.paths or ()
+        )
+
+
+def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackages) -> Plan:
+    paths = list(package.paths or ())
+    layout = Layout.for_package(package, paths)
+    notes: list[str] = []
+    name, version_text = _name_and_version(package, layout, notes)
+    if options.version is not None:
+        version_text = options.version
+    version = _pep440(package, version_text, overridden=options.version is not None)
+    python_package = (
+        layout.metadata_dir is not None
+        or package.noarch is NoarchType.PYTHON
+        or any(layout.site_packages_relative(p) is not None for p in paths)
+    )
+    resolver = NameResolver(
+        from_packages=known.names(),
+        name_map=load_name_map(options.name_map) if options.name_map else {},
+    )
+    dependencies = classify(package.depends, resolver, python_package=python_package)
+    return Plan(
+        package=package,
+        layout=layout,
+        dist=DistributionId(name=name, version=str(version)),
+        dependencies=dependencies,
+        build_tag=f"{package.build_number}_{package.build}".replace("-", "_"),
+        notes=tuple(notes),
+    )
+
+
+def _name_and_version(package: CondaPackage, layout: Layout, notes: list[str]) -> tuple[str, str]:
+    if layout.metadata_dir:
+        name, version = metadata_dir_name_version(layout.metadata_dir)
+        notes.append(f"name and version from the package's {layout.metadata_dir}")
+        return name, version or package.version
+    name = valid_distribution_name(package.name)
+    if name != package.name:
+        notes.append(f"conda name {package.name!r} is not a valid Python name; using {name!r}")
+    return name, package.version
+
+
+def _pep440(package: CondaPackage, text: str, *, overridden: bool) -> Version:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        if overridden:
+            raise BadInputError(f"--version {text!r} is not a valid PEP 440 version") from None
+        raise BadInputError(
+            f"{package.filename}: version {text!r} is not a valid PEP 440 version, so no "
+            "wheel can carry it; pass --version with the version the wheel should have"
+        ) from None

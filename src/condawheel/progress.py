@@ -1,0 +1,27 @@
+"""Progress bars on a terminal, nothing otherwise."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+
+@contextmanager
+def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """Yield a callback taking a byte count; draws on stderr only when it is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _n: None
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda n: progress.advance(task, n)

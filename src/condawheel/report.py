@@ -1,0 +1,69 @@
+"""What a conversion did and why, as plain data for `inspect` and `--json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condawheel.convert import ConvertResult
+
+
+def report(result: ConvertResult) -> dict[str, Any]:
+    plan, payload = result.plan, result.payload
+    package = plan.package
+    return {
+        "input": str(result.input),
+        "package": {
+            "name": package.name,
+            "version": package.version,
+            "build": package.build,
+            "subdir": package.subdir,
+            "noarch": package.noarch.value,
+        },
+        "wheel": result.wheel.name,
+        "distribution": {"name": plan.dist.name, "version": plan.dist.version},
+        "build_tag": plan.build_tag,
+        "tags": {
+            "tag": result.tags.tag,
+            "python": result.tags.python,
+            "abi": result.tags.abi,
+            "platform": result.tags.platform,
+            "reasons": list(result.tags.reasons),
+        },
+        "files": {
+            "total": payload.file_count,
+            "by_scheme": dict(payload.files_by_scheme),
+            "metadata_basis": plan.layout.metadata_dir,
+            "prefix_placeholders": [
+                {"path": r.path, "placeholder": r.placeholder, "mode": r.mode}
+                for r in payload.prefix_records
+            ],
+            "notes": list(payload.notes),
+        },
+        "binaries": [
+            {
+                "path": b.path,
+                "format": b.info.format.value,
+                "arch": b.info.arch,
+                "soname": b.info.soname,
+                "needed": list(b.info.needed),
+                "glibc_floor": _version(b.info.glibc_floor),
+                "macos_floor": _version(b.info.macos_floor),
+            }
+            for b in payload.binaries
+        ],
+        "dependencies": [
+            {
+                "conda": d.conda_spec,
+                "kind": d.kind.name.lower(),
+                "requirement": d.requirement,
+                "reason": d.reason,
+            }
+            for d in plan.dependencies.items
+        ],
+        "notes": list(plan.notes),
+        "warnings": list(result.warnings),
+    }
+
+
+def _version(value: tuple[int, int] | None) -> str | None:
+    return f"{value[0]}.{value[1]}" if value else None

@@ -1,0 +1,262 @@
+"""Reading a `.conda` or `.tar.bz2` package member by member, never extracting it.
+
+All archive decoding goes through conda-package-streaming. This module adds what a
+converter needs on top: the two components in the right order, member paths that
+cannot escape the package, and one clear error for every way an archive can be broken.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO, Any, Protocol
+
+from conda_package_streaming.package_streaming import stream_conda_component
+
+from condawheel.exceptions import BadInputError
+from condawheel.package import clean_path
+
+try:  # pragma: no cover - which module exists depends on the Python version
+    from compression.zstd import ZstdError  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover
+    from backports.zstd import ZstdError
+
+#: `info/` members the converter reads; the rest (recipe, tests) are never held.
+_WANTED_INFO = frozenset(
+    {
+        "index.json",
+        "about.json",
+        "link.json",
+        "paths.json",
+        "run_exports.json",
+        "files",
+        "has_prefix",
+        "no_link",
+    }
+)
+#: A sane bound for one metadata file, so a hostile package cannot exhaust memory.
+_MAX_INFO_BYTES = 64 * 1024 * 1024
+
+_ARCHIVE_ERRORS = (
+    OSError,
+    EOFError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    ZstdError,
+    LookupError,
+    ValueError,
+)
+
+SUFFIXES = (".conda", ".tar.bz2")
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class MemberKind(enum.Enum):
+    FILE = "file"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Member:
+    """One payload member. ``stream`` is only readable until the next member is read."""
+
+    path: str
+    kind: MemberKind
+    mode: int
+    size: int
+    #: Symlink: the target as written in the archive. Hardlink: the package path it names.
+    link_target: str | None
+    stream: Readable | None
+
+
+def is_conda_package(path: Path) -> bool:
+    return path.name.endswith(SUFFIXES)
+
+
+def bytes_to_read(path: Path) -> int:
+    """How many archive bytes a conversion reads: a `.tar.bz2` is read twice."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return 0
+    return size if path.name.endswith(".conda") else 2 * size
+
+
+class PackageSource:
+    """A conda package on disk, read by streaming.
+
+    ``read_info()`` returns the `info/` files; ``members()`` yields the payload. A
+    `.conda` keeps them in separate components, so each is read once; a `.tar.bz2`
+    interleaves them, so it is read twice (a second bzip2 pass is cheaper than
+    holding or extracting the payload).
+    """
+
+    def __init__(self, path: Path, *, on_read: Callable[[int], None] | None = None) -> None:
+        if not is_conda_package(path):
+            raise BadInputError(
+                f"{path}: not a conda package: expected a file ending in .conda or .tar.bz2"
+            )
+        if not path.is_file():
+            raise BadInputError(f"{path}: no such file")
+        self.path = path
+        self.size = path.stat().st_size
+        self._on_read = on_read
+        self._is_conda = path.name.endswith(".conda")
+
+    @property
+    def label(self) -> str:
+        return self.path.name
+
+    def read_info(self) -> dict[str, bytes]:
+        """The wanted `info/` files, keyed by their path relative to `info/`."""
+        info: dict[str, bytes] = {}
+        with self._errors():
+            for tar, member in self._stream("info", count=not self._is_conda):
+                name = clean_path(self.label, member.name)
+                if not name.startswith("info/") or not member.isfile():
+                    continue
+                rel = name.removeprefix("info/")
+                if rel == "LICENSE.txt":  # where conda-build 2 kept the licence
+                    rel = "licenses/LICENSE.txt"
+                if rel in _WANTED_INFO or rel.startswith("licenses/"):
+                    if member.size > _MAX_INFO_BYTES:
+                        raise BadInputError(f"{self.label}: info/{rel} is implausibly large")
+                    fileobj = tar.extractfile(member)
+                    info[rel] = fileobj.read() if fileobj else b""
+        return info
+
+    def members(self) -> Iterator[Member]:
+        """Yield the payload members in archive order, directories left out."""
+        with self._errors():
+            for tar, member in self._stream("pkg", count=True):
+                path = clean_path(self.label, member.name)
+                if path == "info" or path.startswith("info/") or member.isdir():
+                    continue
+                yield self._member(tar, member, path)
+
+    def _member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> Member:
+        if member.issym():
+            _check_symlink(self.label, path, member.linkname)
+            return Member(
+                path=path,
+                kind=MemberKind.SYMLINK,
+                mode=member.mode,
+                size=0,
+                link_target=member.linkname,
+                stream=None,
+            )
+        if member.islnk():
+            target = clean_path(self.label, member.linkname)
+            return Member(
+                path=path,
+                kind=MemberKind.HARDLINK,
+                mode=member.mode,
+                size=0,
+                link_target=target,
+                stream=None,
+            )
+        if not member.isfile():
+            raise BadInputError(
+                f"{self.label}: member {path!r} is a device, FIFO or other special file, "
+                "which a package cannot install; rebuild the package without it"
+            )
+        raw = tar.extractfile(member)
+        return Member(
+            path=path,
+            kind=MemberKind.FILE,
+            mode=member.mode,
+            size=member.size,
+            link_target=None,
+            stream=_GuardedReader(raw, self.label) if raw else io.BytesIO(),
+        )
+
+    def _stream(self, component: str, *, count: bool) -> Iterator[tuple[tarfile.TarFile, Any]]:
+        with self.path.open("rb") as raw:
+            fileobj: IO[bytes] | _CountingReader = (
+                _CountingReader(raw, self._on_read) if count else raw
+            )
+            yield from stream_conda_component(str(self.path), fileobj, component)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except BadInputError:
+            raise
+        except _ARCHIVE_ERRORS as exc:
+            raise BadInputError(_archive_message(self.label, exc)) from None
+
+
+def _archive_message(label: str, exc: BaseException) -> str:
+    detail = str(exc).strip() or type(exc).__name__
+    return (
+        f"{label}: not a readable conda package ({detail}): the archive is corrupt or "
+        "truncated; download or build it again"
+    )
+
+
+def _check_symlink(label: str, path: str, target: str) -> None:
+    if PurePosixPath(target).is_absolute() or target.startswith("\\"):
+        raise BadInputError(
+            f"{label}: symlink {path!r} points to absolute path {target!r}, outside the "
+            "package; a wheel cannot carry it"
+        )
+    depth = len(PurePosixPath(path).parent.parts)
+    for part in PurePosixPath(target.replace("\\", "/")).parts:
+        depth += -1 if part == ".." else (0 if part == "." else 1)
+        if depth < 0:
+            raise BadInputError(
+                f"{label}: symlink {path!r} -> {target!r} escapes the package; "
+                "a wheel cannot carry it"
+            )
+
+
+class _CountingReader(io.RawIOBase):
+    """Reports bytes read from the archive, for progress bars."""
+
+    def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None) -> None:
+        self._raw = raw
+        self._on_read = on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return self._raw.seekable()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._raw.tell()
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
+        if n and self._on_read:
+            self._on_read(n)
+        return int(n or 0)
+
+
+class _GuardedReader:
+    """A member stream whose decoding failures become BadInputError, since the
+    consumer, not the source, is the one that reads the (possibly broken) bytes."""
+
+    def __init__(self, raw: IO[bytes], label: str) -> None:
+        self._raw = raw
+        self._label = label
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._raw.read(size)
+        except _ARCHIVE_ERRORS as exc:
+            raise BadInputError(_archive_message(self._label, exc)) from None

@@ -1,0 +1,247 @@
+"""Wheel tags from the package and the binaries inside it (design section 2)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from packaging.version import Version
+
+from condawheel.binaries import BinaryFormat, BinaryInfo
+from condawheel.dependencies import Dependencies, DependencyKind
+from condawheel.package import CondaPackage, NoarchType
+
+_LINUX_ARCHS = {
+    "64": "x86_64",
+    "32": "i686",
+    "aarch64": "aarch64",
+    "ppc64le": "ppc64le",
+    "ppc64": "ppc64",
+    "s390x": "s390x",
+    "armv7l": "armv7l",
+    "armv6l": "armv6l",
+    "riscv64": "riscv64",
+    "riscv32": "riscv32",
+    "loongarch64": "loongarch64",
+    "ppc": "ppc",
+}
+_WINDOWS = {"win-64": "win_amd64", "win-32": "win32", "win-arm64": "win_arm64"}
+_OSX_ARCHS = {"osx-64": "x86_64", "osx-arm64": "arm64"}
+#: conda-forge's oldest supported targets, used when nothing says otherwise.
+GLIBC_BASELINE = (2, 17)
+_MACOS_BASELINE = {"x86_64": (10, 13), "arm64": (11, 0)}
+
+_CPYTHON_EXT = re.compile(
+    r"\.(?:cpython-(\d)(\d+)(t?)[-.][^/]*|cp(\d)(\d+)(t?)-[^/.]+)\.(?:so|pyd)$"
+)
+_ABI3_EXT = re.compile(r"\.abi3\.(?:so|pyd)$")
+_UNTAGGED_EXT = re.compile(r"^[^.]+\.(?:so|pyd)$")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagDecision:
+    python: str
+    abi: str
+    platform: str
+    #: Why each part is what it is, for `inspect`.
+    reasons: tuple[str, ...]
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def tag(self) -> str:
+        return f"{self.python}-{self.abi}-{self.platform}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FoundBinary:
+    """A binary at a path inside the wheel (site-packages-relative when in the root)."""
+
+    path: str
+    in_root: bool
+    info: BinaryInfo
+
+
+def decide_tags(
+    package: CondaPackage,
+    dependencies: Dependencies,
+    binaries: Sequence[FoundBinary],
+    root_files: Iterable[str],
+    *,
+    plain: bool = False,
+) -> TagDecision:
+    reasons: list[str] = []
+    warnings: list[str] = []
+    python, abi = _python_abi(package, dependencies, root_files, reasons, warnings)
+    platform = _platform(package, dependencies, binaries, reasons, warnings, plain=plain)
+    return TagDecision(
+        python=python, abi=abi, platform=platform, reasons=tuple(reasons), warnings=tuple(warnings)
+    )
+
+
+def _python_abi(
+    package: CondaPackage,
+    dependencies: Dependencies,
+    root_files: Iterable[str],
+    reasons: list[str],
+    warnings: list[str],
+) -> tuple[str, str]:
+    tagged: set[tuple[str, str]] = set()
+    abi3: list[str] = []
+    untagged: list[str] = []
+    for path in root_files:
+        name = path.rpartition("/")[2]
+        found = _CPYTHON_EXT.search(name)
+        if found:
+            major, minor, flag = _groups(found)
+            tagged.add((f"cp{major}{minor}", f"cp{major}{minor}{flag}"))
+        elif _ABI3_EXT.search(name):
+            abi3.append(path)
+        elif _UNTAGGED_EXT.match(name):
+            untagged.append(path)
+    abi_spec = _python_abi_dependency(dependencies)
+    if tagged:
+        python, abi = sorted(tagged)[-1]
+        if len(tagged) > 1:
+            warnings.append(
+                f"extension modules for several Pythons: {sorted(tagged)}; tagged {abi}"
+            )
+        reasons.append(f"python/abi {python}-{abi}: from the extension modules' file names")
+        if abi_spec and abi_spec != abi:
+            warnings.append(f"python_abi says {abi_spec} but the extension modules are {abi}")
+        return python, abi
+    version = _python_version(package, dependencies)
+    if abi3:
+        python = f"cp{version.major}{version.minor}" if version else "cp3"
+        reasons.append(f"python/abi {python}-abi3: only limited-API (.abi3) extension modules")
+        return python, "abi3"
+    if untagged and (version or abi_spec):
+        abi = abi_spec or f"cp{version.major}{version.minor}"  # type: ignore[union-attr]
+        python = abi.rstrip("t")
+        reasons.append(
+            f"python/abi {python}-{abi}: untagged extension modules, version from "
+            "python_abi / the python dependency"
+        )
+        return python, abi
+    generation = version.major if version else 3
+    reasons.append(f"python/abi py{generation}-none: no extension modules")
+    return f"py{generation}", "none"
+
+
+def _groups(found: re.Match[str]) -> tuple[str, str, str]:
+    groups = found.groups()
+    if groups[0] is not None:
+        return groups[0], groups[1], groups[2]
+    return groups[3], groups[4], groups[5]
+
+
+def _python_abi_dependency(dependencies: Dependencies) -> str | None:
+    found = dependencies.of_kind(DependencyKind.PYTHON_ABI)
+    if found and found[0].spec.build:
+        flavour = re.search(r"cp\d+t?", found[0].spec.build)
+        return flavour.group(0) if flavour else None
+    return None
+
+
+def _python_version(package: CondaPackage, dependencies: Dependencies) -> Version | None:
+    for kind in (DependencyKind.PYTHON_ABI, DependencyKind.PYTHON):
+        for dependency in dependencies.of_kind(kind):
+            bound = dependency.spec.lower_bound
+            if bound is not None:
+                return bound
+    return None
+
+
+def _platform(
+    package: CondaPackage,
+    dependencies: Dependencies,
+    binaries: Sequence[FoundBinary],
+    reasons: list[str],
+    warnings: list[str],
+    *,
+    plain: bool,
+) -> str:
+    if package.noarch is not NoarchType.NONE or package.subdir == "noarch":
+        reasons.append(f"platform any: a noarch: {package.noarch.value} package")
+        return "any"
+    if not binaries:
+        reasons.append("platform any: no binary files in the package")
+        return "any"
+    prefix = "" if plain else "conda_"
+    subdir = package.subdir
+    os_name, _, arch = subdir.partition("-")
+    if os_name == "linux":
+        machine = _LINUX_ARCHS.get(arch, arch)
+        _check_arch(binaries, BinaryFormat.ELF, {machine}, subdir, warnings)
+        if plain:
+            reasons.append(f"platform linux_{machine}: --plain-tags")
+            return f"linux_{machine}"
+        floor, why = _glibc_floor(dependencies, binaries)
+        reasons.append(f"platform {prefix}linux_{floor[0]}_{floor[1]}_{machine}: {why}")
+        return f"{prefix}linux_{floor[0]}_{floor[1]}_{machine}"
+    if subdir in _OSX_ARCHS:
+        machine = _OSX_ARCHS[subdir]
+        _check_arch(binaries, BinaryFormat.MACHO, {machine}, subdir, warnings)
+        floor, why = _macos_floor(dependencies, binaries, machine)
+        reasons.append(f"platform {prefix}macosx_{floor[0]}_{floor[1]}_{machine}: {why}")
+        return f"{prefix}macosx_{floor[0]}_{floor[1]}_{machine}"
+    if subdir in _WINDOWS:
+        platform = _WINDOWS[subdir]
+        tag = f"{prefix}{platform}"
+        reasons.append(f"platform {tag}: subdir {subdir}")
+        return tag
+    tag = f"{prefix}{os_name}_{arch}"
+    reasons.append(f"platform {tag}: subdir {subdir}")
+    return tag
+
+
+def _check_arch(
+    binaries: Sequence[FoundBinary],
+    fmt: BinaryFormat,
+    expected: set[str],
+    subdir: str,
+    warnings: list[str],
+) -> None:
+    for binary in binaries:
+        archs = set(binary.info.archs or (binary.info.arch,))
+        if binary.info.format is fmt and not archs & expected:
+            warnings.append(f"{binary.path}: built for {'/'.join(sorted(archs))}, not for {subdir}")
+
+
+def _glibc_floor(
+    dependencies: Dependencies, binaries: Sequence[FoundBinary]
+) -> tuple[tuple[int, int], str]:
+    floor, why = GLIBC_BASELINE, "conda-forge's glibc baseline"
+    declared = _virtual_floor(dependencies, "__glibc")
+    if declared and declared > floor:
+        floor, why = declared, "__glibc in depends"
+    needed = [b for b in binaries if b.info.glibc_floor]
+    if needed:
+        newest = max(needed, key=lambda b: b.info.glibc_floor or (0, 0))
+        version = newest.info.glibc_floor or (0, 0)
+        if version > floor:
+            floor, why = version, f"{newest.path} needs GLIBC_{version[0]}.{version[1]}"
+    return floor, why
+
+
+def _macos_floor(
+    dependencies: Dependencies, binaries: Sequence[FoundBinary], machine: str
+) -> tuple[tuple[int, int], str]:
+    declared = _virtual_floor(dependencies, "__osx")
+    if declared:
+        return declared, "__osx in depends"
+    needed = [b for b in binaries if b.info.macos_floor]
+    if needed:
+        newest = max(needed, key=lambda b: b.info.macos_floor or (0, 0))
+        version = newest.info.macos_floor or (0, 0)
+        return version, f"{newest.path} has minimum macOS {version[0]}.{version[1]}"
+    return _MACOS_BASELINE.get(machine, (11, 0)), "conda-forge's macOS baseline"
+
+
+def _virtual_floor(dependencies: Dependencies, name: str) -> tuple[int, int] | None:
+    dependency = dependencies.find(name)
+    bound = dependency.spec.lower_bound if dependency else None
+    if bound is None:
+        return None
+    release = (*bound.release, 0)
+    return release[0], release[1]

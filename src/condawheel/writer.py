@@ -1,0 +1,187 @@
+"""Writing a wheel: deterministic zip entries, RECORD, and an atomic rename at the end."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import stat
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from condawheel.exceptions import BadInputError
+
+CHUNK = 1024 * 1024
+#: zlib's default level: the usual trade-off, and what `wheel pack` uses.
+COMPRESSLEVEL = 6
+_EPOCH_1980 = 315532800
+
+
+class Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEntry:
+    path: str
+    sha256: str
+    size: int
+
+    @property
+    def hash_field(self) -> str:
+        digest = base64.urlsafe_b64encode(bytes.fromhex(self.sha256)).rstrip(b"=").decode()
+        return f"sha256={digest}"
+
+
+def zip_timestamp(package_timestamp_ms: int | None) -> tuple[int, int, int, int, int, int]:
+    """SOURCE_DATE_EPOCH if set, else the package's own timestamp, else 1980-01-01."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        seconds = int(epoch)
+    elif package_timestamp_ms:
+        seconds = (
+            package_timestamp_ms // 1000 if package_timestamp_ms > 10**11 else package_timestamp_ms
+        )
+    else:
+        seconds = _EPOCH_1980
+    return time.gmtime(max(seconds, _EPOCH_1980))[:6]
+
+
+class WheelWriter:
+    """Streams entries into a temporary file next to the destination, then renames.
+
+    Entries get a fixed timestamp, normalised permissions and fixed compression, so
+    the same input gives the same bytes. Used as a context manager: leaving it by an
+    exception removes the temporary file.
+    """
+
+    def __init__(self, out_dir: Path, *, date_time: tuple[int, int, int, int, int, int]) -> None:
+        self.out_dir = out_dir
+        self._date_time = date_time
+        self._records: list[RecordEntry] = []
+        fd, name = tempfile.mkstemp(prefix=".condawheel-", suffix=".whl.part", dir=out_dir)
+        os.close(fd)
+        self._temp = Path(name)
+        self._zip = zipfile.ZipFile(
+            self._temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
+        )
+
+    def __enter__(self) -> WheelWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _info(self, arcname: str, *, executable: bool, size: int) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(arcname, self._date_time)
+        info.create_system = 3  # unix, so the permission bits below are honoured
+        mode = 0o755 if executable else 0o644
+        info.external_attr = (stat.S_IFREG | mode) << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        info.file_size = size  # lets zipfile choose zip64 up front, deterministically
+        return info
+
+    def has(self, arcname: str) -> bool:
+        return arcname in self._zip.NameToInfo
+
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+    ) -> RecordEntry:
+        info = self._info(arcname, executable=executable, size=size_hint)
+        digest = hashlib.sha256()
+        size = 0
+        with self._zip.open(info, "w") as out:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        entry = RecordEntry(arcname, digest.hexdigest(), size)
+        self._records.append(entry)
+        return entry
+
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
+        return self.write_stream(
+            arcname, io.BytesIO(data), executable=executable, size_hint=len(data)
+        )
+
+    def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
+        """Write a second entry with the content of one already written."""
+        size = self._zip.getinfo(source).file_size
+        # zipfile cannot read and write at once: stage the copy (on disk if large).
+        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as staged:
+            with self._zip.open(source) as stream:
+                while chunk := stream.read(CHUNK):
+                    staged.write(chunk)
+            staged.seek(0)
+            return self.write_stream(arcname, staged, executable=executable, size_hint=size)
+
+    def entries(self) -> Iterator[str]:
+        return (record.path for record in self._records)
+
+    def finish(self, dist_info: str, destination: Path, *, overwrite: bool) -> Path:
+        """Write RECORD, close the archive and move it to ``destination``."""
+        if destination.exists() and not overwrite:
+            self.abort()
+            raise BadInputError(f"{destination} already exists: pass --overwrite to replace it")
+        record_path = f"{dist_info}/RECORD"
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for record in self._records:
+            writer.writerow((record.path, record.hash_field, record.size))
+        writer.writerow((record_path, "", ""))
+        data = out.getvalue().encode()
+        with self._zip.open(self._info(record_path, executable=False, size=len(data)), "w") as f:
+            f.write(data)
+        self._zip.close()
+        self._temp.chmod(0o644)
+        self._temp.replace(destination)
+        return destination
+
+    def abort(self) -> None:
+        self._zip.close()
+        self._temp.unlink(missing_ok=True)
+
+
+class DiscardingWriter:
+    """The writer interface, keeping nothing: what `inspect` runs convert against."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, int] = {}
+
+    def has(self, arcname: str) -> bool:
+        return arcname in self._names
+
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+    ) -> RecordEntry:
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        self._names[arcname] = size
+        return RecordEntry(arcname, digest.hexdigest(), size)
+
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
+        return self.write_stream(arcname, io.BytesIO(data), executable=executable)
+
+    def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
+        self._names[arcname] = self._names[source]
+        return RecordEntry(arcname, "", self._names[source])
+
+    def entries(self) -> Iterator[str]:
+        return iter(self._names)
