@@ -29,6 +29,7 @@ class ConvertResult:
     plan: Plan
     tags: TagDecision
     payload: Payload
+    metadata_warnings: tuple[str, ...] = ()
 
     @property
     def package(self) -> CondaPackage:
@@ -52,6 +53,7 @@ class ConvertResult:
             *self.tags.warnings,
             *self.dependencies.warnings,
             *self.payload.warnings,
+            *self.metadata_warnings,
             *prefix_warning,
         )
 
@@ -77,10 +79,17 @@ def convert(
     except OSError as exc:
         raise BadInputError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
     with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
-        payload, tags = _write(source, plan, writer, options)
+        payload, tags, warnings = _write(source, plan, writer, options)
         wheel = out_dir / wheel_filename(plan, tags)
         writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite)
-    return ConvertResult(input=package, wheel=wheel, plan=plan, tags=tags, payload=payload)
+    return ConvertResult(
+        input=package,
+        wheel=wheel,
+        plan=plan,
+        tags=tags,
+        payload=payload,
+        metadata_warnings=warnings,
+    )
 
 
 def inspect_package(
@@ -93,9 +102,14 @@ def inspect_package(
     """Everything `convert` would do, and why, without writing a wheel."""
     options = options or ConvertOptions()
     source, plan = _prepare(package, options, known, on_progress)
-    payload, tags = _write(source, plan, DiscardingWriter(), options)
+    payload, tags, warnings = _write(source, plan, DiscardingWriter(), options)
     return ConvertResult(
-        input=package, wheel=Path(wheel_filename(plan, tags)), plan=plan, tags=tags, payload=payload
+        input=package,
+        wheel=Path(wheel_filename(plan, tags)),
+        plan=plan,
+        tags=tags,
+        payload=payload,
+        metadata_warnings=warnings,
     )
 
 
@@ -114,7 +128,7 @@ def _prepare(
 
 def _write(
     source: PackageSource, plan: Plan, sink: Sink, options: ConvertOptions
-) -> tuple[Payload, TagDecision]:
+) -> tuple[Payload, TagDecision, tuple[str, ...]]:
     payload = PayloadWriter(plan, sink).run(source)
     tags = decide_tags(
         plan.package,
@@ -123,9 +137,10 @@ def _write(
         payload.root_files,
         plain=options.plain_tags,
     )
-    for name, data in dist_info_files(plan, payload, tags).items():
+    dist_info = dist_info_files(plan, payload, tags)
+    for name, data in dist_info.files.items():
         sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
-    return payload, tags
+    return payload, tags, dist_info.warnings
 
 
 def wheel_filename(plan: Plan, tags: TagDecision) -> str:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from condawheel.metadata import edit_metadata, generate_metadata, merge_entry_points, wheel_file
+from condawheel.metadata import (
+    edit_metadata,
+    generate_metadata,
+    header_values,
+    merge_entry_points,
+    repair_metadata,
+    wheel_file,
+)
 from condawheel.payload import Payload
 from condawheel.plan import Plan
 from condawheel.tags import TagDecision
@@ -25,8 +34,15 @@ _EGG_ONLY = frozenset(
 )
 
 
-def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> dict[str, bytes]:
-    """Path inside the `.dist-info` -> content, RECORD excepted (the writer adds it)."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DistInfo:
+    #: Path inside the `.dist-info` -> content, RECORD excepted (the writer adds it).
+    files: Mapping[str, bytes]
+    warnings: tuple[str, ...]
+
+
+def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> DistInfo:
+    """The files of the wheel's `.dist-info`, and what had to be repaired in them."""
     package = plan.package
     kept = payload.metadata_files
     is_egg = bool(plan.layout.metadata_dir and plan.layout.metadata_dir.endswith(".egg-info"))
@@ -44,8 +60,15 @@ def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> dict[str
     }
     files.update(licences)
     original = kept.get("PKG-INFO" if is_egg else "METADATA")
+    warnings: list[str] = []
     if original is not None:
-        files["METADATA"] = edit_metadata(original, plan.dist, plan.dependencies)
+        edited = edit_metadata(original, plan.dist, plan.dependencies)
+        for name in header_values(edited, "License-File"):
+            # Before Metadata 2.4, licence files sat at the dist-info root.
+            if f"licenses/{name}" not in files and name in files:
+                files[f"licenses/{name}"] = files.pop(name)
+        present = {n.removeprefix("licenses/") for n in files if n.startswith("licenses/")}
+        files["METADATA"], warnings = repair_metadata(edited, present)
     else:
         licence_names = sorted(name.removeprefix("licenses/") for name in licences)
         files["METADATA"] = generate_metadata(package, plan.dist, plan.dependencies, licence_names)
@@ -57,7 +80,7 @@ def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> dict[str
         files[f"conda/{name}"] = data
     if payload.prefix_records:
         files["conda/prefix.json"] = prefix_manifest(payload)
-    return dict(sorted(files.items()))
+    return DistInfo(files=dict(sorted(files.items())), warnings=tuple(warnings))
 
 
 def prefix_manifest(payload: Payload) -> bytes:

@@ -22,7 +22,7 @@ class Scheme(enum.Enum):
     DATA = "data"
     #: A file of the package's own `.dist-info` / `.egg-info`: the basis of the wheel's.
     METADATA = "metadata"
-    #: Another distribution's `.dist-info`: a wheel holds exactly one.
+    #: Another distribution's `.dist-info` (a wheel holds exactly one), or bytecode.
     DROP = "drop"
 
 
@@ -78,6 +78,8 @@ class Layout:
             if found and self.metadata_dir == f"{found.group(1)}.{found.group(2)}":
                 return Destination(scheme=Scheme.METADATA, path=rel[found.end() :])
             if found and found.group(2) == "dist-info":
+                return Destination(scheme=Scheme.DROP, path=rel)
+            if "__pycache__/" in rel:  # installers compile their own bytecode
                 return Destination(scheme=Scheme.DROP, path=rel)
             return Destination(scheme=Scheme.ROOT, path=rel)
         scripts_dir = self._scripts_dir()

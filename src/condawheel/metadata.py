@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
-from packaging.metadata import Metadata, RawMetadata
+from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
 
 from condawheel import __version__
 from condawheel.dependencies import Dependencies
@@ -19,6 +19,20 @@ from condawheel.package import CondaPackage
 #: Fields of a kept METADATA that conda's own dependency data replaces.
 _REPLACED = frozenset({"version", "requires-python", "requires-external"})
 _EXTRA_MARKER = re.compile(r"extra\s*==", re.IGNORECASE)
+#: Raw field name -> header name (packaging keeps this table private).
+_EMAIL_NAMES: dict[str, str] = {
+    "classifiers": "classifier",
+    "license_files": "license-file",
+    "platforms": "platform",
+    "project_urls": "project-url",
+    "supported_platforms": "supported-platform",
+    "import_names": "import-name",
+    "import_namespaces": "import-namespace",
+}
+
+
+def _email_name(raw_name: str) -> str:
+    return _EMAIL_NAMES.get(raw_name, raw_name.replace("_", "-"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -128,6 +142,56 @@ def edit_metadata(original: bytes, dist: DistributionId, dependencies: Dependenc
     )
     lines = [*kept[:name_index], ours[0], *kept[name_index:], *ours[1:]]
     return ("\n".join(lines) + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
+
+
+def repair_metadata(data: bytes, present_licences: set[str]) -> tuple[bytes, list[str]]:
+    """Kept METADATA made valid: fields packaging rejects are dropped (and reported),
+    an unknown Metadata-Version becomes 2.1, and License-File lines name only licence
+    files the wheel carries."""
+    text = data.decode("utf-8")
+    head, sep, body = text.partition("\n\n")
+    fields = _fields(head)
+    warnings: list[str] = []
+    raw, _ = parse_email(data)
+    try:
+        Metadata.from_raw(raw, validate=True)
+        bad: set[str] = set()
+    except ExceptionGroup as group:
+        bad = {
+            _email_name(getattr(exc, "field", ""))
+            for exc in group.exceptions
+            if isinstance(exc, InvalidMetadata)
+        }
+    repaired: list[str] = []
+    for field in fields:
+        key, _, value = field.partition(":")
+        key = key.strip().lower()
+        if key == "metadata-version" and key in bad:
+            repaired.append("Metadata-Version: 2.1")
+            warnings.append(
+                f"METADATA: Metadata-Version {value.strip()!r} is not valid; set to 2.1"
+            )
+        elif key == "license-file" and value.strip() not in present_licences:
+            warnings.append(
+                f"METADATA: License-File {value.strip()!r} is not in the wheel; dropped"
+            )
+        elif key in bad:
+            warnings.append(f"METADATA: invalid {key} {value.strip()!r} dropped")
+        else:
+            repaired.append(field)
+    result = "\n".join(repaired) + "\n" + (("\n" + body) if sep else "")
+    return result.encode("utf-8"), warnings
+
+
+def header_values(data: bytes, name: str) -> list[str]:
+    """Values of every header ``name`` (case-insensitive) in METADATA."""
+    head = data.decode("utf-8").replace("\r\n", "\n").partition("\n\n")[0]
+    values = []
+    for field in _fields(head):
+        key, _, value = field.partition(":")
+        if key.strip().lower() == name.lower():
+            values.append(value.strip())
+    return values
 
 
 def _fields(head: str) -> list[str]:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import rattler.platform
+import rattler
 
 from condawheel.exceptions import BadInputError
 
@@ -191,7 +191,7 @@ def _subdir(filename: str, index: Mapping[str, Any], noarch: NoarchType) -> str:
             "or rattler-build"
         )
     try:
-        rattler.platform.Platform(str(subdir))
+        rattler.Subdir(str(subdir))
     except Exception:
         raise BadInputError(
             f"{filename}: unknown conda subdir {subdir!r} in index.json: "

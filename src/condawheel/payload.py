@@ -14,7 +14,7 @@ import posixpath
 import tempfile
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO, BinaryIO, Protocol
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
@@ -79,6 +79,7 @@ class _Written:
     arcname: str
     executable: bool
     scheme: Scheme
+    sha256: str = ""
 
 
 @dataclass(slots=True)
@@ -149,8 +150,16 @@ class PayloadWriter:
         if member.kind is not MemberKind.FILE:
             state.links.append(member)
             return
+        entry = self._entry(member.path)
+        if entry is not None and entry.path_type is PathType.SYMLINK and member.size == 0:
+            # Some archives store a symlink as an empty file; paths.json still names the
+            # target's content, so the link is restored from the file with that hash.
+            state.links.append(replace(member, kind=MemberKind.SYMLINK, link_target=None))
+            return
         if destination.scheme is Scheme.DROP:
-            state.notes.append(f"{member.path}: another distribution's metadata; left out")
+            state.notes.append(
+                f"{member.path}: bytecode or another distribution's metadata; left out"
+            )
             return
         assert member.stream is not None
         if destination.scheme is Scheme.METADATA:
@@ -196,7 +205,7 @@ class PayloadWriter:
         finally:
             if spool is not None:
                 spool.close()
-        self._record(member.path, arcname, executable, destination.scheme)
+        self._record(member.path, arcname, executable, destination.scheme, record.sha256)
 
     def _read_binary(
         self,
@@ -217,8 +226,10 @@ class PayloadWriter:
             path=arcname, in_root=destination.scheme is Scheme.ROOT, info=info
         )
 
-    def _record(self, path: str, arcname: str, executable: bool, scheme: Scheme) -> None:
-        self._state.written[path] = _Written(arcname, executable, scheme)
+    def _record(
+        self, path: str, arcname: str, executable: bool, scheme: Scheme, sha256: str = ""
+    ) -> None:
+        self._state.written[path] = _Written(arcname, executable, scheme, sha256)
         entry = self._entry(path)
         if entry is not None and entry.prefix_placeholder:
             self._state.prefix.append(
@@ -291,7 +302,9 @@ class PayloadWriter:
         state = self._state
         targets: dict[str, str] = {}
         for member in state.links:
-            assert member.link_target is not None
+            if member.link_target is None:
+                targets[member.path] = self._file_with_hash(member.path)
+                continue
             try:
                 targets[member.path] = (
                     member.link_target
@@ -307,6 +320,20 @@ class PayloadWriter:
             except LinkError as exc:
                 raise BadInputError(f"{self.label}: {exc}") from None
             self._copy_link(member.path, final, needed)
+
+    def _file_with_hash(self, path: str) -> str:
+        entry = self._entry(path)
+        wanted = entry.sha256 if entry else None
+        found = sorted(p for p, w in self._state.written.items() if wanted and w.sha256 == wanted)
+        if not found:
+            raise BadInputError(
+                f"{self.label}: {path} is listed as a symlink but stored as an empty file, "
+                "and no file in the package has its content: the package is damaged"
+            )
+        self._state.warnings.append(
+            f"{path}: symlink stored as an empty file; restored from {found[0]}"
+        )
+        return found[0]
 
     def _copy_link(self, path: str, final: str, needed: frozenset[str]) -> None:
         state = self._state

@@ -66,7 +66,12 @@ def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackag
         from_packages=known.names(),
         name_map=load_name_map(options.name_map) if options.name_map else {},
     )
-    dependencies = classify(package.depends, resolver, python_package=python_package)
+    try:
+        dependencies = classify(package.depends, resolver, python_package=python_package)
+    except BadInputError as exc:
+        raise BadInputError(
+            f"{package.filename}: index.json depends: {exc}; the package is malformed"
+        ) from None
     return Plan(
         package=package,
         layout=layout,

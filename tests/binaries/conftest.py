@@ -8,15 +8,12 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Sequence
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, BinaryIO, cast
 
 import pytest
 from conda_package_streaming.package_streaming import CondaComponent, stream_conda_component
-
-# The corpus is shared data next to the repository, read in place, never copied.
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
 
 LIBFOO_SOURCE = r"""
 #include <stdio.h>
@@ -119,8 +116,8 @@ def readelf_glibc_floor() -> Callable[[Path], tuple[int, int] | None]:
 
 
 @cache
-def _corpus_member(package: str, member: str) -> bytes:
-    path = CORPUS / package
+def _corpus_member(corpus: Path, package: str, member: str) -> bytes:
+    path = corpus / package
     with path.open("rb") as f:
         for tar, info in stream_conda_component(path.name, f, CondaComponent.pkg):
             if info.name == member:
@@ -131,11 +128,12 @@ def _corpus_member(package: str, member: str) -> bytes:
 
 
 @pytest.fixture(scope="session")
-def corpus_member() -> Callable[[str, str], bytes]:
-    """Load ``member`` of ``package`` (relative to the corpus) into memory."""
-    if not CORPUS.is_dir():
-        pytest.skip(f"corpus not found at {CORPUS}")
-    return _corpus_member
+def corpus_member(corpus: Path) -> Callable[[str, str], bytes]:
+    """Load ``member`` of ``package`` (relative to the shared corpus) into memory.
+
+    The corpus is read in place (``corpus`` comes from tests/conftest.py), never copied.
+    """
+    return partial(_corpus_member, corpus)
 
 
 class CountingReader:

@@ -32,6 +32,7 @@ def read_pe(fileobj: BinaryIO) -> BinaryInfo:
     :class:`~condawheel.binaries.model.BinaryReadError` if the file is not a
     well-formed PE file (an ``MZ`` file without a ``PE\\0\\0`` header included).
     """
+    fileobj.seek(0)
     data = fileobj.read()
     try:
         return _read(data)
@@ -54,13 +55,14 @@ def _read(data: bytes) -> BinaryInfo:
             index = pefile.DIRECTORY_ENTRY[directory_name]
             if not _directory_present(pe, index):
                 continue
+            warnings_before = len(pe.get_warnings())
             pe.parse_data_directories(directories=[index], import_dllnames_only=True)
-            entries = getattr(pe, attribute, None)
             # pefile logs a broken import table as a warning and carries on;
             # a silently short dependency list would be worse than an error.
-            if not entries:
-                raise BinaryReadError(f"corrupt PE file: unreadable {label}")
-            for entry in entries:
+            warnings = pe.get_warnings()[warnings_before:]
+            if warnings:
+                raise BinaryReadError(f"corrupt PE file: bad {label}: {warnings[0]}")
+            for entry in getattr(pe, attribute, None) or ():
                 dll = _decode(entry.dll)
                 # Windows resolves DLL names case-insensitively.
                 needed.setdefault(dll.lower(), dll)
