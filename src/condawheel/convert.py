@@ -81,7 +81,7 @@ def convert(
     with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
         payload, tags, warnings = _write(source, plan, writer, options)
         wheel = out_dir / wheel_filename(plan, tags)
-        writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite)
+        writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite, label=package.name)
     return ConvertResult(
         input=package,
         wheel=wheel,

@@ -102,9 +102,22 @@ class CondaPackage:
         Raises BadInputError naming the file and the problem.
         """
         index = _json_object(filename, info, "index.json", required=True)
-        problems = [f"index.json has no {key!r}" for key in ("name", "version") if key not in index]
+        problems = [
+            f"index.json has no {key!r}"
+            for key in ("name", "version")
+            if not isinstance(index.get(key), str | int | float) or not str(index[key]).strip()
+        ]
+        for key in ("depends", "constrains"):
+            value = index.get(key)
+            if value is not None and (
+                not isinstance(value, list) or not all(isinstance(v, str) for v in value)
+            ):
+                problems.append(f"index.json {key!r} is not a list of strings")
         if problems:
-            raise BadInputError(f"{filename}: {'; '.join(problems)}: the package is malformed")
+            raise BadInputError(
+                f"{filename}: {'; '.join(problems)}: the package is malformed; "
+                "rebuild it with conda-build or rattler-build"
+            )
         noarch = _noarch(index)
         link = _json_object(filename, info, "link.json", required=False)
         noarch_link: dict[str, Any] = link["noarch"] if isinstance(link.get("noarch"), dict) else {}
@@ -149,10 +162,14 @@ def _json_object(
         data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadInputError(
-            f"{filename}: info/{name} is not valid JSON ({exc}): the package is damaged"
+            f"{filename}: info/{name} is not valid JSON ({exc}): the package is damaged; "
+            "download or build it again"
         ) from None
     if not isinstance(data, dict):
-        raise BadInputError(f"{filename}: info/{name} is not a JSON object: the package is damaged")
+        raise BadInputError(
+            f"{filename}: info/{name} is not a JSON object: the package is damaged; "
+            "download or build it again"
+        )
     return data
 
 
@@ -232,7 +249,8 @@ def _legacy_paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEnt
     for line in info.get("has_prefix", b"").decode("utf-8", "replace").splitlines():
         if not line.strip():
             continue
-        parts = shlex.split(line)
+        # As conda reads it: non-POSIX splitting keeps Windows backslashes.
+        parts = [part.strip("\"'") for part in shlex.split(line, posix=False)]
         if len(parts) == 3:
             placeholders[parts[2]] = (parts[0], parts[1])
         else:
@@ -262,8 +280,8 @@ def clean_path(filename: str, path: str) -> str:
     posix = PurePosixPath(text)
     if posix.is_absolute() or ".." in posix.parts or (text[1:2] == ":"):
         raise BadInputError(
-            f"{filename}: member path {path!r} escapes the package; refusing to convert "
-            "a package that would write outside its prefix"
+            f"{filename}: member path {path!r} escapes the package, so it would write "
+            "outside the prefix; do not use this package: rebuild it from a trusted recipe"
         )
     cleaned = "/".join(p for p in posix.parts if p not in (".", ""))
     if not cleaned:

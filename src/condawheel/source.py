@@ -54,6 +54,8 @@ _ARCHIVE_ERRORS = (
 )
 
 SUFFIXES = (".conda", ".tar.bz2")
+#: What to do about a package that tries to write outside its prefix.
+UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
 
 
 class Readable(Protocol):
@@ -156,7 +158,13 @@ class PackageSource:
                 stream=None,
             )
         if member.islnk():
-            target = clean_path(self.label, member.linkname)
+            try:
+                target = clean_path(self.label, member.linkname)
+            except BadInputError:
+                raise BadInputError(
+                    f"{self.label}: hard link {path!r} -> {member.linkname!r} points outside "
+                    f"the package; {UNTRUSTED}"
+                ) from None
             return Member(
                 path=path,
                 kind=MemberKind.HARDLINK,
@@ -185,7 +193,33 @@ class PackageSource:
             fileobj: IO[bytes] | _CountingReader = (
                 _CountingReader(raw, self._on_read) if count else raw
             )
-            yield from stream_conda_component(str(self.path), fileobj, component)
+            if not self._is_conda:
+                yield from stream_conda_component(str(self.path), fileobj, component)
+                return
+            with zipfile.ZipFile(fileobj) as archive:
+                stem = self._conda_stem(archive)
+                # Components are found by the stem inside the archive, not the file
+                # name, so that a renamed package still reads.
+                yield from stream_conda_component(f"{stem}.conda", fileobj, component, zf=archive)
+
+    def _conda_stem(self, archive: zipfile.ZipFile) -> str:
+        names = archive.namelist()
+        stems = {}
+        for kind in ("info", "pkg"):
+            found = [n for n in names if n.startswith(f"{kind}-")]
+            if len(found) != 1 or not found[0].endswith(".tar.zst"):
+                raise BadInputError(
+                    f"{self.label}: a .conda holds exactly one {kind}-*.tar.zst component, "
+                    f"this one holds {', '.join(found) or 'none'}: the archive is damaged; "
+                    "download or build it again"
+                )
+            stems[kind] = found[0].removeprefix(f"{kind}-").removesuffix(".tar.zst")
+        if stems["info"] != stems["pkg"]:
+            raise BadInputError(
+                f"{self.label}: its info and pkg components name different packages "
+                f"({stems['info']}, {stems['pkg']}): the archive is damaged; build it again"
+            )
+        return stems["info"]
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -209,15 +243,14 @@ def _check_symlink(label: str, path: str, target: str) -> None:
     if PurePosixPath(target).is_absolute() or target.startswith("\\"):
         raise BadInputError(
             f"{label}: symlink {path!r} points to absolute path {target!r}, outside the "
-            "package; a wheel cannot carry it"
+            f"package; {UNTRUSTED}"
         )
     depth = len(PurePosixPath(path).parent.parts)
     for part in PurePosixPath(target.replace("\\", "/")).parts:
         depth += -1 if part == ".." else (0 if part == "." else 1)
         if depth < 0:
             raise BadInputError(
-                f"{label}: symlink {path!r} -> {target!r} escapes the package; "
-                "a wheel cannot carry it"
+                f"{label}: symlink {path!r} -> {target!r} escapes the package; {UNTRUSTED}"
             )
 
 

@@ -132,11 +132,17 @@ class WheelWriter:
     def entries(self) -> Iterator[str]:
         return (record.path for record in self._records)
 
-    def finish(self, dist_info: str, destination: Path, *, overwrite: bool) -> Path:
-        """Write RECORD, close the archive and move it to ``destination``."""
+    def finish(self, dist_info: str, destination: Path, *, overwrite: bool, label: str) -> Path:
+        """Write RECORD, close the archive and move it to ``destination``.
+
+        ``label`` names the input in the error raised when the wheel exists already.
+        """
         if destination.exists() and not overwrite:
             self.abort()
-            raise BadInputError(f"{destination} already exists: pass --overwrite to replace it")
+            raise BadInputError(
+                f"{label}: {destination.name} already exists in {destination.parent}: "
+                "pass --overwrite to replace it"
+            )
         record_path = f"{dist_info}/RECORD"
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
