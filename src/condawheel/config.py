@@ -26,7 +26,7 @@ def load_config(project_dir: Path) -> dict[str, Any]:
         return config
     try:
         data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, UnicodeDecodeError
         raise ConfigurationError(f"{pyproject}: cannot read it ({exc})") from None
     table = data.get("tool", {}).get("condawheel", {})
     unknown = sorted(set(table) - set(config))
@@ -41,6 +41,8 @@ def load_config(project_dir: Path) -> dict[str, Any]:
                 f"{pyproject}: [tool.condawheel] {key} must be a "
                 f"{type(config[key]).__name__}, not {type(value).__name__}"
             )
+    if not all(isinstance(item, str) for item in table.get("with", [])):
+        raise ConfigurationError(f"{pyproject}: [tool.condawheel] with must be a list of paths")
     config.update(table)
     for key in ("output-dir", "name-map"):
         if config[key] and key in table:

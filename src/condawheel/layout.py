@@ -77,7 +77,7 @@ class Layout:
             found = _METADATA_DIR.match(rel)
             if found and self.metadata_dir == f"{found.group(1)}.{found.group(2)}":
                 return Destination(scheme=Scheme.METADATA, path=rel[found.end() :])
-            if found and found.group(2) == "dist-info":
+            if found and (found.group(2) == "dist-info" or self._same_distribution(found.group(0))):
                 return Destination(scheme=Scheme.DROP, path=rel)
             if "__pycache__/" in rel:  # installers compile their own bytecode
                 return Destination(scheme=Scheme.DROP, path=rel)
@@ -87,6 +87,14 @@ class Layout:
         if parent == scripts_dir or (self.windows and parent.lower() == scripts_dir.lower()):
             return Destination(scheme=Scheme.SCRIPTS, path=PurePosixPath(path).name)
         return Destination(scheme=Scheme.DATA, path=path)
+
+    def _same_distribution(self, directory: str) -> bool:
+        """An egg-info left beside the dist-info of the same distribution."""
+        if not self.metadata_dir:
+            return False
+        kept, _ = metadata_dir_name_version(self.metadata_dir)
+        other, _ = metadata_dir_name_version(directory.rstrip("/"))
+        return canonicalize_name(kept) == canonicalize_name(other)
 
     def _scripts_dir(self) -> str:
         if self.noarch is NoarchType.PYTHON:
@@ -114,5 +122,5 @@ def metadata_dir_name_version(directory: str) -> tuple[str, str]:
     stem, _, kind = directory.rpartition(".")
     if kind == "egg-info":
         stem = re.sub(r"-py\d+(\.\d+)?$", "", stem)
-    name, _, version = stem.rpartition("-")
-    return (name or stem), version
+    name, dash, version = stem.rpartition("-")
+    return (name, version) if dash else (stem, "")

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import posixpath
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
-_VERSIONED_DYLIB = re.compile(r"\.\d+(\.\d+)*\.dylib$")
 _MAX_HOPS = 40
 
 
@@ -33,20 +31,22 @@ def link_target(path: str, target: str) -> str:
     return joined
 
 
-def is_dev_name(name: str) -> bool:
-    """`libfoo.so` / `libfoo.dylib`: the name a linker looks for at build time."""
-    return name.endswith(".so") or (name.endswith(".dylib") and not _VERSIONED_DYLIB.search(name))
+def linker_name(chain: Iterable[str]) -> str:
+    """The name a linker looks for (`-lfoo` finds `libfoo.so`, `libglib-2.0.dylib`):
+    the shortest of the names in one library's link chain."""
+    return min(chain, key=lambda name: (len(name), name))
 
 
 def is_needless_chain_link(
-    link_name: str, soname: str | None, needed_anywhere: frozenset[str]
+    link_name: str, soname: str | None, needed_anywhere: frozenset[str], chain: Iterable[str]
 ) -> bool:
     """True for an intermediate SONAME-chain link (`libfoo.so.1.2 -> libfoo.so.1.2.3`)
-    that neither the loader (SONAME), the linker (dev name) nor any binary needs."""
+    that neither the loader (SONAME), the linker (shortest name of the ``chain`` of
+    links to the library) nor any binary needs."""
     if soname is None:
         return False
     return (
         link_name != posixpath.basename(soname)
-        and not is_dev_name(link_name)
+        and link_name != linker_name([link_name, *chain])
         and link_name not in needed_anywhere
     )

@@ -86,7 +86,7 @@ def load_name_map(path: Path) -> dict[str, str | None]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigurationError(f"--name-map {path}: cannot read it ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
         raise ConfigurationError(f"--name-map {path}: not valid JSON ({exc})") from None
     if not isinstance(data, dict) or not all(isinstance(v, str | None) for v in data.values()):
         raise ConfigurationError(

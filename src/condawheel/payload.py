@@ -26,7 +26,7 @@ from condawheel.metadata import script_names
 from condawheel.package import PathEntry, PathType
 from condawheel.plan import Plan
 from condawheel.scripts import rewrite_shebang
-from condawheel.source import Member, MemberKind, PackageSource, Readable
+from condawheel.source import UNTRUSTED, Member, MemberKind, PackageSource, Readable
 from condawheel.tags import FoundBinary
 from condawheel.writer import RecordEntry
 
@@ -312,14 +312,19 @@ class PayloadWriter:
                     else link_target(member.path, member.link_target)
                 )
             except LinkError as exc:
-                raise BadInputError(f"{self.label}: {exc}; a wheel cannot carry it") from None
+                raise BadInputError(f"{self.label}: {exc}; {UNTRUSTED}") from None
         needed = frozenset(n for b in state.binaries.values() for n in b.info.needed)
-        for member in sorted(state.links, key=lambda m: m.path):
+        finals: dict[str, str] = {}
+        for member in state.links:
             try:
-                final = resolve(member.path, targets)
+                finals[member.path] = resolve(member.path, targets)
             except LinkError as exc:
                 raise BadInputError(f"{self.label}: {exc}") from None
-            self._copy_link(member.path, final, needed)
+        chains: dict[str, list[str]] = {}
+        for path, final in finals.items():
+            chains.setdefault(final, []).append(posixpath.basename(path))
+        for path, final in sorted(finals.items()):
+            self._copy_link(path, final, needed, chains[final])
 
     def _file_with_hash(self, path: str) -> str:
         entry = self._entry(path)
@@ -335,7 +340,7 @@ class PayloadWriter:
         )
         return found[0]
 
-    def _copy_link(self, path: str, final: str, needed: frozenset[str]) -> None:
+    def _copy_link(self, path: str, final: str, needed: frozenset[str], chain: list[str]) -> None:
         state = self._state
         destination = self.plan.layout.destination(path)
         if destination.scheme in (Scheme.METADATA, Scheme.DROP):
@@ -344,7 +349,7 @@ class PayloadWriter:
         if final in state.written:
             binary = state.binaries.get(final)
             soname = binary.info.soname if binary else None
-            if is_needless_chain_link(posixpath.basename(path), soname, needed):
+            if is_needless_chain_link(posixpath.basename(path), soname, needed, chain):
                 state.notes.append(f"{path}: SONAME-chain link that nothing needs; left out")
                 return
             self._copy(path, final, destination)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 # `#!/opt/anaconda1anaconda2anaconda3/bin/python3.12 -E`, `#!/usr/bin/env python3`
-_SHEBANG = re.compile(rb"^#!\s*(\S*/)?(?:env\s+)?(python(?:w)?[0-9.]*t?)(?:\s[^\n]*)?\r?\n")
+_SHEBANG = re.compile(
+    rb"^#![ \t]*(\S*/)?(?:env[ \t]+)?(python(?:w)?[0-9.]*t?)(?:[ \t][^\r\n]*)?\r?\n"
+)
 # conda-build's trampoline for prefixes too long for a shebang line.
 _TRAMPOLINE = re.compile(
     rb"^#!/bin/sh\r?\n'''exec' \"?\S*/(python(?:w)?[0-9.]*t?)\"? \"\$0\" \"\$@\"\s*\r?\n' '''\r?\n"
@@ -23,7 +25,7 @@ def rewrite_shebang(data: bytes, placeholder: str | None) -> bytes | None:
         return None
     directory = (found.group(1) or b"").decode("utf-8", "replace")
     from_prefix = bool(placeholder) and directory.startswith(placeholder or "\0")
-    from_env = re.search(rb"/env\s+python", found.group(0)) is not None
+    from_env = re.search(rb"/env[ \t]+python", found.group(0)) is not None
     if not (from_prefix or from_env):
         return None
     return b"#!" + _kind(found.group(2)) + b"\n" + data[found.end() :]

@@ -3,6 +3,11 @@
 py-rattler parses and canonicalises the conda spec (so `1.2` becomes `==1.2`, `=1.2`
 becomes `1.2.*`); this module only maps each canonical constraint onto its PEP 440
 spelling, and collapses an `|` that PEP 440 cannot express into the widest honest range.
+
+At a strict bound PEP 440's own rules apply: `<2` leaves out 2.0rc1 and `>1.2` leaves
+out 1.2.post1, where conda admits them, and `!=` ignores local labels. conda-forge
+spells upper bounds `<2.0a0`, which translate exactly; the alternative (`<=2,!=2`)
+would make every requirement harder to read for a difference only pre-releases see.
 """
 
 from __future__ import annotations

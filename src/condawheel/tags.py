@@ -28,6 +28,7 @@ _LINUX_ARCHS = {
 }
 _WINDOWS = {"win-64": "win_amd64", "win-32": "win32", "win-arm64": "win_arm64"}
 _OSX_ARCHS = {"osx-64": "x86_64", "osx-arm64": "arm64"}
+_PE_ARCHS = {"win-64": "amd64", "win-32": "win32", "win-arm64": "arm64"}
 #: conda-forge's oldest supported targets, used when nothing says otherwise.
 GLIBC_BASELINE = (2, 17)
 _MACOS_BASELINE = {"x86_64": (10, 13), "arm64": (11, 0)}
@@ -35,6 +36,7 @@ _MACOS_BASELINE = {"x86_64": (10, 13), "arm64": (11, 0)}
 _CPYTHON_EXT = re.compile(
     r"\.(?:cpython-(\d)(\d+)(t?)[-.][^/]*|cp(\d)(\d+)(t?)-[^/.]+)\.(?:so|pyd)$"
 )
+_PYPY_EXT = re.compile(r"\.pypy(\d)(\d+)-pp(\d+)[-.][^/]*\.(?:so|pyd)$")
 _ABI3_EXT = re.compile(r"\.abi3\.(?:so|pyd)$")
 _UNTAGGED_EXT = re.compile(r"^[^.]+\.(?:so|pyd)$")
 
@@ -91,6 +93,11 @@ def _python_abi(
     untagged: list[str] = []
     for path in root_files:
         name = path.rpartition("/")[2]
+        pypy = _PYPY_EXT.search(name)
+        if pypy:
+            major, minor, abi = pypy.groups()
+            tagged.add((f"pp{major}{minor}", f"pypy{major}{minor}_pp{abi}"))
+            continue
         found = _CPYTHON_EXT.search(name)
         if found:
             major, minor, flag = _groups(found)
@@ -187,6 +194,7 @@ def _platform(
         return f"{prefix}macosx_{floor[0]}_{floor[1]}_{machine}"
     if subdir in _WINDOWS:
         platform = _WINDOWS[subdir]
+        _check_arch(binaries, BinaryFormat.PE, {_PE_ARCHS[subdir]}, subdir, warnings)
         tag = f"{prefix}{platform}"
         reasons.append(f"platform {tag}: subdir {subdir}")
         return tag
