@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import platform
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import condawheel
 from builders import CondaPackageBuilder
+from clirun import one_line, run_cli
 from compilers import compile_shared_library, requires_gcc
 from validator import validate_wheel
 
@@ -22,26 +20,6 @@ HOST_SUBDIR = {"x86_64": "linux-64", "aarch64": "linux-aarch64", "ppc64le": "lin
     platform.machine(), "linux-64"
 )
 HOST_ARCH = {"linux-64": "x86_64"}.get(HOST_SUBDIR, platform.machine())
-
-
-def run_cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    return subprocess.run(
-        [sys.executable, "-m", "condawheel", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
-
-
-def one_line(stderr: str) -> str:
-    assert "Traceback" not in stderr, stderr
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, f"expected one line on stderr:\n{stderr}"
-    return lines[0]
 
 
 def python_package(out: Path) -> Path:

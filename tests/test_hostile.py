@@ -15,7 +15,6 @@ import os
 import random
 import re
 import subprocess
-import sys
 import tarfile
 import uuid
 import zipfile
@@ -27,6 +26,7 @@ from typing import Literal
 import pytest
 
 from builders import CondaPackageBuilder
+from clirun import run_cli
 from validator import validate_wheel
 
 Fmt = Literal["conda", "tar.bz2"]
@@ -54,19 +54,6 @@ def base_builder(*, version: str = "1.0", **kwargs: object) -> CondaPackageBuild
     builder.add_file("share/hostile/data.txt", "hello\n")
     builder.add_file("lib/python3.12/site-packages/hostile/__init__.py", "VALUE = 1\n")
     return builder
-
-
-def run_cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    return subprocess.run(
-        [sys.executable, "-m", "condawheel", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-        check=False,
-    )
 
 
 def snapshot(root: Path) -> dict[str, bytes | None]:

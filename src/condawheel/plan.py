@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -40,13 +40,7 @@ class Plan:
     dependencies: Dependencies
     #: `{build_number}_{build_string}`: variants of one version do not collide.
     build_tag: str
-    notes: tuple[str, ...] = field(default=())
-
-    @property
-    def is_python(self) -> bool:
-        return self.layout.metadata_dir is not None or any(
-            self.layout.site_packages_relative(p) is not None for p in self.package.paths or ()
-        )
+    notes: tuple[str, ...] = ()
 
 
 def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackages) -> Plan:

@@ -117,7 +117,7 @@ def _python_abi(
         if abi_spec and abi_spec != abi:
             warnings.append(f"python_abi says {abi_spec} but the extension modules are {abi}")
         return python, abi
-    version = _python_version(package, dependencies)
+    version = _python_version(dependencies)
     if abi3:
         python = f"cp{version.major}{version.minor}" if version else "cp3"
         reasons.append(f"python/abi {python}-abi3: only limited-API (.abi3) extension modules")
@@ -150,7 +150,7 @@ def _python_abi_dependency(dependencies: Dependencies) -> str | None:
     return None
 
 
-def _python_version(package: CondaPackage, dependencies: Dependencies) -> Version | None:
+def _python_version(dependencies: Dependencies) -> Version | None:
     for kind in (DependencyKind.PYTHON_ABI, DependencyKind.PYTHON):
         for dependency in dependencies.of_kind(kind):
             bound = dependency.spec.lower_bound
