@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -318,3 +319,56 @@ def test_site_packages_of_the_running_python_is_recognised() -> None:
     # The layout regex must match what this interpreter calls its site-packages.
     purelib = Path(sysconfig.get_paths()["purelib"])
     assert purelib.name == "site-packages"
+
+
+def _reorder_tar_bz2(package: Path, last: tuple[str, ...]) -> Path:
+    """Rewrite a .tar.bz2 so that the ``last`` members come after the payload."""
+    import bz2
+    import io
+    import tarfile
+
+    with tarfile.open(package, "r:bz2") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar]  # type: ignore[union-attr]
+    ordered = [m for m in members if m[0].name not in last] + [
+        m for m in members if m[0].name in last
+    ]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as out:
+        for member, data in ordered:
+            out.addfile(member, io.BytesIO(data))
+    package.write_bytes(bz2.compress(buffer.getvalue()))
+    return package
+
+
+def _noarch_with_entry_point(tmp_path: Path) -> Path:
+    builder = CondaPackageBuilder(name="late", version="1.0", noarch="python")
+    builder.add_file("site-packages/late.py", "def main():\n    pass\n")
+    builder.add_entry_points(["late = late:main"])
+    builder.add_info_file("licenses/LICENSE", "licence\n")
+    return builder.build(tmp_path, fmt="tar.bz2")
+
+
+def _passes(positions: list[int]) -> int:
+    """How many times the archive was read: each pass starts again from the start."""
+    return 1 + sum(1 for a, b in itertools.pairwise(positions) if b <= a)
+
+
+def test_tar_bz2_with_info_first_is_read_in_one_pass(tmp_path: Path) -> None:
+    package = _reorder_tar_bz2(
+        _noarch_with_entry_point(tmp_path), ("info/link.json", "info/licenses/LICENSE")
+    )
+    positions: list[int] = []
+    result = convert(package, tmp_path / "dist", on_progress=positions.append)
+    assert _passes(positions) == 1
+    names = set(validate_wheel(result.wheel).files)
+    # link.json and the licence followed the payload, and still count.
+    assert "late-1.0.dist-info/entry_points.txt" in names
+    assert "late-1.0.dist-info/licenses/LICENSE" in names
+
+
+def test_tar_bz2_with_paths_json_last_is_read_twice(tmp_path: Path) -> None:
+    package = _reorder_tar_bz2(_noarch_with_entry_point(tmp_path), ("info/paths.json",))
+    positions: list[int] = []
+    result = convert(package, tmp_path / "dist", on_progress=positions.append)
+    assert _passes(positions) == 2
+    assert "late-1.0.dist-info/entry_points.txt" in validate_wheel(result.wheel).files

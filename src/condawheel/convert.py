@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from condawheel.dependencies import Dependencies
@@ -79,17 +79,10 @@ def convert(
     except OSError as exc:
         raise BadInputError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
     with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
-        payload, tags, warnings = _write(source, plan, writer, options)
-        wheel = out_dir / wheel_filename(plan, tags)
+        result = _write(package, source, plan, writer, options)
+        wheel = out_dir / result.wheel.name
         writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite, label=package.name)
-    return ConvertResult(
-        input=package,
-        wheel=wheel,
-        plan=plan,
-        tags=tags,
-        payload=payload,
-        metadata_warnings=warnings,
-    )
+    return replace(result, wheel=wheel)
 
 
 def inspect_package(
@@ -102,15 +95,7 @@ def inspect_package(
     """Everything `convert` would do, and why, without writing a wheel."""
     options = options or ConvertOptions()
     source, plan = _prepare(package, options, known, on_progress)
-    payload, tags, warnings = _write(source, plan, DiscardingWriter(), options)
-    return ConvertResult(
-        input=package,
-        wheel=Path(wheel_filename(plan, tags)),
-        plan=plan,
-        tags=tags,
-        payload=payload,
-        metadata_warnings=warnings,
-    )
+    return _write(package, source, plan, DiscardingWriter(), options)
 
 
 def _prepare(
@@ -127,9 +112,12 @@ def _prepare(
 
 
 def _write(
-    source: PackageSource, plan: Plan, sink: Sink, options: ConvertOptions
-) -> tuple[Payload, TagDecision, tuple[str, ...]]:
-    payload = PayloadWriter(plan, sink).run(source)
+    package: Path, source: PackageSource, plan: Plan, sink: Sink, options: ConvertOptions
+) -> ConvertResult:
+    """Stream the payload, decide the tags, write the dist-info: all but the rename."""
+    payload_writer = PayloadWriter(plan, sink)
+    payload = payload_writer.run(source)
+    plan = payload_writer.plan  # with any `info/` files met after the payload began
     tags = decide_tags(
         plan.package,
         plan.dependencies,
@@ -140,7 +128,14 @@ def _write(
     dist_info = dist_info_files(plan, payload, tags)
     for name, data in dist_info.files.items():
         sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
-    return payload, tags, dist_info.warnings
+    return ConvertResult(
+        input=package,
+        wheel=Path(wheel_filename(plan, tags)),
+        plan=plan,
+        tags=tags,
+        payload=payload,
+        metadata_warnings=dist_info.warnings,
+    )
 
 
 def wheel_filename(plan: Plan, tags: TagDecision) -> str:

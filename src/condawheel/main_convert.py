@@ -12,7 +12,6 @@ from condawheel.exceptions import CondawheelError
 from condawheel.known import KnownPackages
 from condawheel.options import add_convert_arguments, convert_options, expand_packages, output_dir
 from condawheel.progress import progress_bar
-from condawheel.source import bytes_to_read
 
 _HELP = """\
 Convert conda packages into wheels.
@@ -60,7 +59,7 @@ def execute(args: argparse.Namespace) -> int:
     exit_code = 0
     for package in packages:
         try:
-            total = bytes_to_read(package)
+            total = package.stat().st_size if package.is_file() else 0
             with progress_bar(package.name, total, enabled=not args.json) as advance:
                 result = convert(package, out_dir, options, known=known, on_progress=advance)
         except CondawheelError as exc:

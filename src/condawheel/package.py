@@ -81,6 +81,8 @@ class CondaPackage:
     licenses: Mapping[str, bytes]
     #: Raw bytes of the `info/` files kept for provenance.
     provenance: Mapping[str, bytes]
+    #: Which `info/` files the model was built from.
+    info_keys: frozenset[str] = frozenset()
 
     @property
     def platform(self) -> str:
@@ -144,6 +146,7 @@ class CondaPackage:
                 if k.startswith("licenses/")
             },
             provenance={k: info[k] for k in PROVENANCE_FILES if k in info},
+            info_keys=frozenset(info),
         )
 
 

@@ -23,7 +23,7 @@ from condawheel.exceptions import BadInputError
 from condawheel.layout import Destination, Scheme
 from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
 from condawheel.metadata import script_names
-from condawheel.package import PathEntry, PathType
+from condawheel.package import CondaPackage, PathEntry, PathType
 from condawheel.plan import Plan
 from condawheel.scripts import rewrite_shebang
 from condawheel.source import UNTRUSTED, Member, MemberKind, PackageSource, Readable
@@ -114,6 +114,10 @@ class PayloadWriter:
         state = self._state
         for member in source.members():
             self._member(member)
+        if source.info_files.keys() != self.plan.package.info_keys:
+            # Some `info/` files followed the payload (an old .tar.bz2): read them now.
+            package = CondaPackage.from_info(self.label, source.info_files)
+            self.plan = replace(self.plan, package=package)
         self._check_missing()
         self._write_held_scripts()
         self._write_links()

@@ -12,7 +12,8 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 
 @contextmanager
 def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[[int], None]]:
-    """Yield a callback taking a byte count; draws on stderr only when it is a terminal."""
+    """Yield a callback taking how far a pass has read; draws on stderr only when it
+    is a terminal."""
     if not enabled or not sys.stderr.isatty():
         yield lambda _n: None
         return
@@ -24,4 +25,4 @@ def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[
     )
     with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task(label, total=total)
-        yield lambda n: progress.advance(task, n)
+        yield lambda n: progress.update(task, completed=n)

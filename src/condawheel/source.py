@@ -85,22 +85,16 @@ def is_conda_package(path: Path) -> bool:
     return path.name.endswith(SUFFIXES)
 
 
-def bytes_to_read(path: Path) -> int:
-    """How many archive bytes a conversion reads: a `.tar.bz2` is read twice."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return 0
-    return size if path.name.endswith(".conda") else 2 * size
-
-
 class PackageSource:
     """A conda package on disk, read by streaming.
 
     ``read_info()`` returns the `info/` files; ``members()`` yields the payload. A
-    `.conda` keeps them in separate components, so each is read once; a `.tar.bz2`
-    interleaves them, so it is read twice (a second bzip2 pass is cheaper than
-    holding or extracting the payload).
+    `.conda` keeps them in separate components, so each is read once. A `.tar.bz2`
+    is read once when `index.json` and `paths.json` come before the payload, as
+    current tools write it: the payload pass goes on from there, and `info/` files
+    met later land in ``info_files`` (complete once ``members()`` is exhausted).
+    Otherwise it is read twice: a second bzip2 pass is cheaper than holding or
+    extracting the payload.
     """
 
     def __init__(self, path: Path, *, on_read: Callable[[int], None] | None = None) -> None:
@@ -114,6 +108,11 @@ class PackageSource:
         self.size = path.stat().st_size
         self._on_read = on_read
         self._is_conda = path.name.endswith(".conda")
+        #: Every wanted `info/` file read so far.
+        self.info_files: dict[str, bytes] = {}
+        #: A `.tar.bz2` stream stopped at its first payload member, to go on from.
+        self._resume: Iterator[tuple[tarfile.TarFile, Any]] | None = None
+        self._pending: tuple[tarfile.TarFile, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -121,30 +120,52 @@ class PackageSource:
 
     def read_info(self) -> dict[str, bytes]:
         """The wanted `info/` files, keyed by their path relative to `info/`."""
-        info: dict[str, bytes] = {}
         with self._errors():
-            for tar, member in self._stream("info", count=not self._is_conda):
+            stream = self._stream("info")
+            for tar, member in stream:
                 name = clean_path(self.label, member.name)
-                if not name.startswith("info/") or not member.isfile():
-                    continue
-                rel = name.removeprefix("info/")
-                if rel == "LICENSE.txt":  # where conda-build 2 kept the licence
-                    rel = "licenses/LICENSE.txt"
-                if rel in _WANTED_INFO or rel.startswith("licenses/"):
-                    if member.size > _MAX_INFO_BYTES:
-                        raise BadInputError(f"{self.label}: info/{rel} is implausibly large")
-                    fileobj = tar.extractfile(member)
-                    info[rel] = fileobj.read() if fileobj else b""
-        return info
+                if name.startswith("info/") or member.isdir():
+                    self._keep_info(tar, member, name)
+                elif not self._is_conda and self._has_plan_info():
+                    self._resume, self._pending = stream, (tar, member)
+                    break
+        return dict(self.info_files)
+
+    def _has_plan_info(self) -> bool:
+        """Whether what a conversion plans from (`index.json`, `paths.json`) is read.
+        A legacy `info/files` list is not enough: a `paths.json` may still follow."""
+        return "index.json" in self.info_files and "paths.json" in self.info_files
+
+    def _keep_info(self, tar: tarfile.TarFile, member: tarfile.TarInfo, name: str) -> None:
+        if not name.startswith("info/") or not member.isfile():
+            return
+        rel = name.removeprefix("info/")
+        if rel == "LICENSE.txt":  # where conda-build 2 kept the licence
+            rel = "licenses/LICENSE.txt"
+        if rel in _WANTED_INFO or rel.startswith("licenses/"):
+            if member.size > _MAX_INFO_BYTES:
+                raise BadInputError(f"{self.label}: info/{rel} is implausibly large")
+            fileobj = tar.extractfile(member)
+            self.info_files[rel] = fileobj.read() if fileobj else b""
 
     def members(self) -> Iterator[Member]:
         """Yield the payload members in archive order, directories left out."""
         with self._errors():
-            for tar, member in self._stream("pkg", count=True):
+            for tar, member in self._payload_stream():
                 path = clean_path(self.label, member.name)
-                if path == "info" or path.startswith("info/") or member.isdir():
+                if path == "info" or path.startswith("info/"):
+                    if self._resume is not None:
+                        self._keep_info(tar, member, path)
                     continue
-                yield self._member(tar, member, path)
+                if not member.isdir():
+                    yield self._member(tar, member, path)
+
+    def _payload_stream(self) -> Iterator[tuple[tarfile.TarFile, Any]]:
+        if self._resume is None or self._pending is None:
+            yield from self._stream("pkg")
+            return
+        yield self._pending
+        yield from self._resume
 
     def _member(self, tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> Member:
         if member.issym():
@@ -188,11 +209,9 @@ class PackageSource:
             stream=_GuardedReader(raw, self.label) if raw else io.BytesIO(),
         )
 
-    def _stream(self, component: str, *, count: bool) -> Iterator[tuple[tarfile.TarFile, Any]]:
+    def _stream(self, component: str) -> Iterator[tuple[tarfile.TarFile, Any]]:
         with self.path.open("rb") as raw:
-            fileobj: IO[bytes] | _CountingReader = (
-                _CountingReader(raw, self._on_read) if count else raw
-            )
+            fileobj = _CountingReader(raw, self._on_read)
             if not self._is_conda:
                 yield from stream_conda_component(str(self.path), fileobj, component)
                 return
@@ -255,7 +274,7 @@ def _check_symlink(label: str, path: str, target: str) -> None:
 
 
 class _CountingReader(io.RawIOBase):
-    """Reports bytes read from the archive, for progress bars."""
+    """Reports how far into the archive a pass has read, for progress bars."""
 
     def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None) -> None:
         self._raw = raw
@@ -276,7 +295,7 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
         if n and self._on_read:
-            self._on_read(n)
+            self._on_read(self._raw.tell())
         return int(n or 0)
 
 

@@ -8,9 +8,11 @@ import hashlib
 import io
 import os
 import stat
+import sys
 import tempfile
 import time
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,26 @@ CHUNK = 1024 * 1024
 #: zlib's default level: the usual trade-off, and what `wheel pack` uses.
 COMPRESSLEVEL = 6
 _EPOCH_1980 = 315532800
+
+
+#: Python 3.13 renamed ZipInfo's private level attribute.
+_LEVEL_ATTRIBUTE = "compress_level" if sys.version_info >= (3, 13) else "_compresslevel"
+#: A first chunk at least this large decides whether deflate is worth it.
+_SAMPLE_BYTES = 256 * 1024
+#: Deflate only what it shrinks by at least this much.
+_WORTH_IT = 0.95
+
+
+def compression_for(first_chunk: bytes) -> int:
+    """ZIP_DEFLATED, or ZIP_STORED for data deflate cannot shrink (already compressed
+    or random), judged on the first chunk: deflating it would cost most of the time
+    of a conversion and save nothing. A pure function of the bytes, so output stays
+    deterministic."""
+    if len(first_chunk) < _SAMPLE_BYTES:
+        return zipfile.ZIP_DEFLATED
+    sample = first_chunk[:_SAMPLE_BYTES]
+    shrunk = len(zlib.compress(sample, 1))
+    return zipfile.ZIP_DEFLATED if shrunk < _WORTH_IT * len(sample) else zipfile.ZIP_STORED
 
 
 class Readable(Protocol):
@@ -86,12 +108,16 @@ class WheelWriter:
         if exc_type is not None:
             self.abort()
 
-    def _info(self, arcname: str, *, executable: bool, size: int) -> zipfile.ZipInfo:
+    def _info(
+        self, arcname: str, *, executable: bool, size: int, compress_type: int
+    ) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(arcname, self._date_time)
         info.create_system = 3  # unix, so the permission bits below are honoured
         mode = 0o755 if executable else 0o644
         info.external_attr = (stat.S_IFREG | mode) << 16
-        info.compress_type = zipfile.ZIP_DEFLATED
+        info.compress_type = compress_type
+        # ZipFile.open(ZipInfo) takes the level from the entry, not from the archive.
+        setattr(info, _LEVEL_ATTRIBUTE, COMPRESSLEVEL)
         info.file_size = size  # lets zipfile choose zip64 up front, deterministically
         return info
 
@@ -101,14 +127,18 @@ class WheelWriter:
     def write_stream(
         self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
     ) -> RecordEntry:
-        info = self._info(arcname, executable=executable, size=size_hint)
+        chunk = stream.read(CHUNK)
+        info = self._info(
+            arcname, executable=executable, size=size_hint, compress_type=compression_for(chunk)
+        )
         digest = hashlib.sha256()
         size = 0
         with self._zip.open(info, "w") as out:
-            while chunk := stream.read(CHUNK):
+            while chunk:
                 digest.update(chunk)
                 out.write(chunk)
                 size += len(chunk)
+                chunk = stream.read(CHUNK)
         entry = RecordEntry(arcname, digest.hexdigest(), size)
         self._records.append(entry)
         return entry
@@ -150,7 +180,10 @@ class WheelWriter:
             writer.writerow((record.path, record.hash_field, record.size))
         writer.writerow((record_path, "", ""))
         data = out.getvalue().encode()
-        with self._zip.open(self._info(record_path, executable=False, size=len(data)), "w") as f:
+        info = self._info(
+            record_path, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
+        )
+        with self._zip.open(info, "w") as f:
             f.write(data)
         self._zip.close()
         self._temp.chmod(0o644)
