@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.version import InvalidVersion, Version
 
 from condawheel import __version__
 from condawheel.dependencies import Dependencies
@@ -152,6 +153,15 @@ def repair_metadata(data: bytes, present_licences: set[str]) -> tuple[bytes, lis
     head, sep, body = text.partition("\n\n")
     fields = _fields(head)
     warnings: list[str] = []
+    version = next(
+        (f.partition(":")[2].strip() for f in fields if _key(f) == "metadata-version"), ""
+    )
+    licences = [f for f in fields if _key(f) == "license-file"]
+    if licences and _older_than(version, "2.4"):
+        # License-File is a 2.4 field: older metadata naming licence files moves up.
+        fields = [("Metadata-Version: 2.4" if _key(f) == "metadata-version" else f) for f in fields]
+        head = "\n".join(fields)
+        data = (head + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
     raw, _ = parse_email(data)
     try:
         Metadata.from_raw(raw, validate=True)
@@ -181,6 +191,17 @@ def repair_metadata(data: bytes, present_licences: set[str]) -> tuple[bytes, lis
             repaired.append(field)
     result = "\n".join(repaired) + "\n" + (("\n" + body) if sep else "")
     return result.encode("utf-8"), warnings
+
+
+def _key(field: str) -> str:
+    return field.partition(":")[0].strip().lower()
+
+
+def _older_than(version: str, than: str) -> bool:
+    try:
+        return Version(version) < Version(than)
+    except InvalidVersion:
+        return True
 
 
 def header_values(data: bytes, name: str) -> list[str]:

@@ -327,8 +327,37 @@ class PayloadWriter:
         chains: dict[str, list[str]] = {}
         for path, final in finals.items():
             chains.setdefault(final, []).append(posixpath.basename(path))
+        directories = {}
         for path, final in sorted(finals.items()):
-            self._copy_link(path, final, needed, chains[final])
+            if final in state.written:
+                self._copy_link(path, final, needed, chains[final])
+            else:
+                directories[path] = final
+        self._copy_directory_links(directories)
+
+    def _copy_directory_links(self, links: dict[str, str]) -> None:
+        """Copy what each link to a directory holds. Repeated until nothing changes,
+        since a directory may hold links to directories itself."""
+        state = self._state
+        for path, final in list(links.items()):
+            if path.startswith(final + "/"):
+                state.warnings.append(f"{path}: links to a folder holding it (a loop); left out")
+                del links[path]
+        while True:
+            before = len(state.written)
+            for path, final in links.items():
+                if self.plan.layout.destination(path).scheme in (Scheme.METADATA, Scheme.DROP):
+                    continue
+                for inner in sorted(p for p in state.written if p.startswith(final + "/")):
+                    inner_path = path + inner[len(final) :]
+                    self._copy(inner_path, inner, self.plan.layout.destination(inner_path))
+            if len(state.written) == before:
+                break
+        for path, final in links.items():
+            if not any(p.startswith(path + "/") for p in state.written):
+                state.warnings.append(
+                    f"{path}: links to {final}, which this package does not hold; left out"
+                )
 
     def _file_with_hash(self, path: str) -> str:
         entry = self._entry(path)
@@ -336,11 +365,12 @@ class PayloadWriter:
         found = sorted(p for p, w in self._state.written.items() if wanted and w.sha256 == wanted)
         if not found:
             raise BadInputError(
-                f"{self.label}: {path} is listed as a symlink but stored as an empty file, "
-                "and no file in the package has its content: the package is damaged"
+                f"{self.label}: {path} is listed as a symlink but stored without its "
+                "target, and no file in the package has its content: the package is damaged; "
+                "download or build it again"
             )
         self._state.warnings.append(
-            f"{path}: symlink stored as an empty file; restored from {found[0]}"
+            f"{path}: symlink stored without its target; restored from {found[0]}"
         )
         return found[0]
 
@@ -350,23 +380,12 @@ class PayloadWriter:
         if destination.scheme in (Scheme.METADATA, Scheme.DROP):
             state.notes.append(f"{path}: a link inside metadata; left out")
             return
-        if final in state.written:
-            binary = state.binaries.get(final)
-            soname = binary.info.soname if binary else None
-            if is_needless_chain_link(posixpath.basename(path), soname, needed, chain):
-                state.notes.append(f"{path}: SONAME-chain link that nothing needs; left out")
-                return
-            self._copy(path, final, destination)
+        binary = state.binaries.get(final)
+        soname = binary.info.soname if binary else None
+        if is_needless_chain_link(posixpath.basename(path), soname, needed, chain):
+            state.notes.append(f"{path}: SONAME-chain link that nothing needs; left out")
             return
-        under = sorted(p for p in state.written if p.startswith(final + "/"))
-        if not under:
-            state.warnings.append(
-                f"{path}: links to {final}, which this package does not hold; left out"
-            )
-            return
-        for inner in under:
-            inner_path = path + inner[len(final) :]
-            self._copy(inner_path, inner, self.plan.layout.destination(inner_path))
+        self._copy(path, final, destination)
 
     def _copy(self, path: str, source: str, destination: Destination) -> None:
         written = self._state.written[source]

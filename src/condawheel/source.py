@@ -159,6 +159,8 @@ class PackageSource:
                     continue
                 if not member.isdir():
                     yield self._member(tar, member, path)
+        if self._on_read:  # a .conda's payload ends before its info component
+            self._on_read(self.size)
 
     def _payload_stream(self) -> Iterator[tuple[tarfile.TarFile, Any]]:
         if self._resume is None or self._pending is None:
@@ -175,7 +177,8 @@ class PackageSource:
                 kind=MemberKind.SYMLINK,
                 mode=member.mode,
                 size=0,
-                link_target=member.linkname,
+                # Some archives lose link targets; paths.json then says what it was.
+                link_target=member.linkname or None,
                 stream=None,
             )
         if member.islnk():
@@ -215,7 +218,9 @@ class PackageSource:
             if not self._is_conda:
                 yield from stream_conda_component(str(self.path), fileobj, component)
                 return
+            fileobj.active = False  # opening the zip reads its end first
             with zipfile.ZipFile(fileobj) as archive:
+                fileobj.active = True
                 stem = self._conda_stem(archive)
                 # Components are found by the stem inside the archive, not the file
                 # name, so that a renamed package still reads.
@@ -279,6 +284,7 @@ class _CountingReader(io.RawIOBase):
     def __init__(self, raw: IO[bytes], on_read: Callable[[int], None] | None) -> None:
         self._raw = raw
         self._on_read = on_read
+        self.active = True
 
     def readable(self) -> bool:
         return True
@@ -294,7 +300,7 @@ class _CountingReader(io.RawIOBase):
 
     def readinto(self, buffer: Any) -> int:
         n = self._raw.readinto(buffer)  # type: ignore[attr-defined]
-        if n and self._on_read:
+        if n and self._on_read and self.active:
             self._on_read(self._raw.tell())
         return int(n or 0)
 

@@ -54,7 +54,8 @@ def parse_spec(spec: str) -> ParsedSpec:
     try:
         match = rattler.MatchSpec(spec)
     except Exception as exc:
-        raise BadInputError(f"invalid conda dependency {spec!r}: {exc}") from None
+        detail = (str(exc).strip().splitlines() or ["unparsable"])[0]
+        raise BadInputError(f"invalid conda dependency {spec!r}: {detail}") from None
     name = match.name.normalized if hasattr(match.name, "normalized") else str(match.name)
     version = str(match.version) if match.version else "*"
     specifier, note = translate_version_spec(version)

@@ -25,6 +25,8 @@ CHUNK = 1024 * 1024
 #: zlib's default level: the usual trade-off, and what `wheel pack` uses.
 COMPRESSLEVEL = 6
 _EPOCH_1980 = 315532800
+#: 2107-12-31 23:59:58, the last time a zip entry can hold.
+_LAST_ZIP_SECOND = 4354819198
 
 
 #: Python 3.13 renamed ZipInfo's private level attribute.
@@ -51,6 +53,18 @@ class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
 
 
+def _read_sample(stream: Readable) -> bytes:
+    """A first chunk large enough for compression_for to judge, however the stream
+    hands out its bytes."""
+    chunk = stream.read(CHUNK)
+    while chunk and len(chunk) < _SAMPLE_BYTES:
+        more = stream.read(CHUNK)
+        if not more:
+            break
+        chunk += more
+    return chunk
+
+
 @dataclass(frozen=True, slots=True)
 class RecordEntry:
     path: str
@@ -74,7 +88,7 @@ def zip_timestamp(package_timestamp_ms: int | None) -> tuple[int, int, int, int,
         )
     else:
         seconds = _EPOCH_1980
-    return time.gmtime(max(seconds, _EPOCH_1980))[:6]
+    return time.gmtime(min(max(seconds, _EPOCH_1980), _LAST_ZIP_SECOND))[:6]
 
 
 class WheelWriter:
@@ -127,7 +141,7 @@ class WheelWriter:
     def write_stream(
         self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
     ) -> RecordEntry:
-        chunk = stream.read(CHUNK)
+        chunk = _read_sample(stream)
         info = self._info(
             arcname, executable=executable, size=size_hint, compress_type=compression_for(chunk)
         )
@@ -199,7 +213,7 @@ class DiscardingWriter:
     """The writer interface, keeping nothing: what `inspect` runs convert against."""
 
     def __init__(self) -> None:
-        self._names: dict[str, int] = {}
+        self._names: dict[str, RecordEntry] = {}
 
     def has(self, arcname: str) -> bool:
         return arcname in self._names
@@ -212,15 +226,16 @@ class DiscardingWriter:
         while chunk := stream.read(CHUNK):
             digest.update(chunk)
             size += len(chunk)
-        self._names[arcname] = size
-        return RecordEntry(arcname, digest.hexdigest(), size)
+        self._names[arcname] = RecordEntry(arcname, digest.hexdigest(), size)
+        return self._names[arcname]
 
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
         return self.write_stream(arcname, io.BytesIO(data), executable=executable)
 
     def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
-        self._names[arcname] = self._names[source]
-        return RecordEntry(arcname, "", self._names[source])
+        source_entry = self._names[source]
+        self._names[arcname] = RecordEntry(arcname, source_entry.sha256, source_entry.size)
+        return self._names[arcname]
 
     def entries(self) -> Iterator[str]:
         return iter(self._names)
