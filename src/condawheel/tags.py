@@ -174,33 +174,63 @@ def _platform(
     if not binaries:
         reasons.append("platform any: no binary files in the package")
         return "any"
+    tag, why, mismatches = platform_tag(
+        package.subdir,
+        binaries,
+        glibc=_virtual_floor(dependencies, "__glibc"),
+        osx=_virtual_floor(dependencies, "__osx"),
+        plain=plain,
+    )
+    reasons.append(f"platform {tag}: {why}")
+    warnings.extend(mismatches)
+    return tag
+
+
+def platform_tag(
+    subdir: str,
+    binaries: Sequence[FoundBinary],
+    *,
+    glibc: tuple[int, int] | None = None,
+    osx: tuple[int, int] | None = None,
+    plain: bool = False,
+) -> tuple[str, str, list[str]]:
+    """The platform tag for binaries built for a conda ``subdir``: ``(tag, why,
+    warnings)``. ``glibc`` and ``osx`` are floors declared by `__glibc` / `__osx`."""
+    warnings: list[str] = []
     prefix = "" if plain else "conda_"
-    subdir = package.subdir
     os_name, _, arch = subdir.partition("-")
     if os_name == "linux":
         machine = _LINUX_ARCHS.get(arch, arch)
         _check_arch(binaries, BinaryFormat.ELF, {machine}, subdir, warnings)
         if plain:
-            reasons.append(f"platform linux_{machine}: --plain-tags")
-            return f"linux_{machine}"
-        floor, why = _glibc_floor(dependencies, binaries)
-        reasons.append(f"platform {prefix}linux_{floor[0]}_{floor[1]}_{machine}: {why}")
-        return f"{prefix}linux_{floor[0]}_{floor[1]}_{machine}"
+            return f"linux_{machine}", "--plain-tags", warnings
+        floor, why = _glibc_floor(glibc, binaries)
+        return f"{prefix}linux_{floor[0]}_{floor[1]}_{machine}", why, warnings
     if subdir in _OSX_ARCHS:
         machine = _OSX_ARCHS[subdir]
         _check_arch(binaries, BinaryFormat.MACHO, {machine}, subdir, warnings)
-        floor, why = _macos_floor(dependencies, binaries, machine)
-        reasons.append(f"platform {prefix}macosx_{floor[0]}_{floor[1]}_{machine}: {why}")
-        return f"{prefix}macosx_{floor[0]}_{floor[1]}_{machine}"
+        floor, why = _macos_floor(osx, binaries, machine)
+        return f"{prefix}macosx_{floor[0]}_{floor[1]}_{machine}", why, warnings
     if subdir in _WINDOWS:
-        platform = _WINDOWS[subdir]
         _check_arch(binaries, BinaryFormat.PE, {_PE_ARCHS[subdir]}, subdir, warnings)
-        tag = f"{prefix}{platform}"
-        reasons.append(f"platform {tag}: subdir {subdir}")
-        return tag
-    tag = f"{prefix}{os_name}_{arch}"
-    reasons.append(f"platform {tag}: subdir {subdir}")
-    return tag
+        return f"{prefix}{_WINDOWS[subdir]}", f"subdir {subdir}", warnings
+    return f"{prefix}{os_name}_{arch}", f"subdir {subdir}", warnings
+
+
+def subdir_for_platform_tag(platform: str) -> str | None:
+    """The conda subdir a standard platform tag stands for (`manylinux_2_17_x86_64`,
+    `linux_x86_64`, `macosx_11_0_arm64`, `win_amd64`), or None: musl is not conda's libc."""
+    for subdir, tag in _WINDOWS.items():
+        if platform == tag:
+            return subdir
+    found = re.match(r"^(?:many)?linux(?:\d+|_\d+_\d+)?_(\w+)$", platform)
+    if found:
+        machine = found.group(1)
+        return next((f"linux-{a}" for a, m in _LINUX_ARCHS.items() if m == machine), None)
+    found = re.match(r"^macosx_\d+_\d+_(x86_64|arm64|universal2)$", platform)
+    if found:
+        return "osx-arm64" if found.group(1) == "arm64" else "osx-64"
+    return None
 
 
 def _check_arch(
@@ -217,10 +247,9 @@ def _check_arch(
 
 
 def _glibc_floor(
-    dependencies: Dependencies, binaries: Sequence[FoundBinary]
+    declared: tuple[int, int] | None, binaries: Sequence[FoundBinary]
 ) -> tuple[tuple[int, int], str]:
     floor, why = GLIBC_BASELINE, "conda-forge's glibc baseline"
-    declared = _virtual_floor(dependencies, "__glibc")
     if declared and declared > floor:
         floor, why = declared, "__glibc in depends"
     needed = [b for b in binaries if b.info.glibc_floor]
@@ -233,9 +262,8 @@ def _glibc_floor(
 
 
 def _macos_floor(
-    dependencies: Dependencies, binaries: Sequence[FoundBinary], machine: str
+    declared: tuple[int, int] | None, binaries: Sequence[FoundBinary], machine: str
 ) -> tuple[tuple[int, int], str]:
-    declared = _virtual_floor(dependencies, "__osx")
     if declared:
         return declared, "__osx in depends"
     needed = [b for b in binaries if b.info.macos_floor]
