@@ -8,13 +8,19 @@ from condawheel.binaries.detect import MIN_SNIFF_BYTES, sniff
 from condawheel.binaries.elf import read_elf
 from condawheel.binaries.macho import read_macho
 from condawheel.binaries.model import BinaryFormat, BinaryInfo, BinaryReadError
+from condawheel.binaries.patcher import BinaryEditError, BinaryEdits, Edit, EditKind, apply_edits
 from condawheel.binaries.pe import read_pe
 
 __all__ = [
     "MIN_SNIFF_BYTES",
+    "BinaryEditError",
+    "BinaryEdits",
     "BinaryFormat",
     "BinaryInfo",
     "BinaryReadError",
+    "Edit",
+    "EditKind",
+    "apply_edits",
     "read_binary",
     "read_elf",
     "read_macho",
