@@ -124,5 +124,6 @@ def _check_layout(row: dict[str, str], wheel: Path, tmp_path: Path) -> None:
             # dropped (the converter says so); every regular file must be there.
             if entry.get("path_type", "hardlink") == "hardlink":
                 assert landed.is_file(), f"{path} did not land at {landed}"
-            elif landed.exists():  # a link kept as a copy of the file it names
-                assert landed.is_file(), f"{path} landed as a folder at {landed}"
+            elif landed.is_dir():
+                # Only a link to a folder (paths.json gives it no content) lands as one.
+                assert not entry.get("size_in_bytes"), f"{path} landed as a folder at {landed}"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from condawheel.dependencies import Dependencies
 from condawheel.distinfo import dist_info_files
 from condawheel.exceptions import BadInputError
 from condawheel.known import KnownPackages
+from condawheel.libraries import LibraryCheck, check_libraries
 from condawheel.package import CondaPackage
 from condawheel.payload import Payload, PayloadWriter, Sink
 from condawheel.plan import ConvertOptions, Plan, make_plan
@@ -29,6 +30,7 @@ class ConvertResult:
     plan: Plan
     tags: TagDecision
     payload: Payload
+    libraries: LibraryCheck = field(default_factory=LibraryCheck)
     metadata_warnings: tuple[str, ...] = ()
 
     @property
@@ -53,6 +55,7 @@ class ConvertResult:
             *self.tags.warnings,
             *self.dependencies.warnings,
             *self.payload.warnings,
+            *self.libraries.unsatisfied,
             *self.metadata_warnings,
             *prefix_warning,
         )
@@ -73,13 +76,13 @@ def convert(
     nothing is left in ``out_dir``.
     """
     options = options or ConvertOptions()
-    source, plan = _prepare(package, options, known, on_progress)
+    source, plan, known = _prepare(package, options, known, on_progress)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInputError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
     with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
-        result = _write(package, source, plan, writer, options)
+        result = _write(package, source, plan, writer, options, known)
         wheel = out_dir / result.wheel.name
         writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite, label=package.name)
     return replace(result, wheel=wheel)
@@ -94,8 +97,8 @@ def inspect_package(
 ) -> ConvertResult:
     """Everything `convert` would do, and why, without writing a wheel."""
     options = options or ConvertOptions()
-    source, plan = _prepare(package, options, known, on_progress)
-    return _write(package, source, plan, DiscardingWriter(), options)
+    source, plan, known = _prepare(package, options, known, on_progress)
+    return _write(package, source, plan, DiscardingWriter(), options, known)
 
 
 def _prepare(
@@ -103,21 +106,32 @@ def _prepare(
     options: ConvertOptions,
     known: KnownPackages | None,
     on_progress: ProgressCallback | None,
-) -> tuple[PackageSource, Plan]:
+) -> tuple[PackageSource, Plan, KnownPackages]:
     source = PackageSource(package, on_read=on_progress)
     model = CondaPackage.from_info(source.label, source.read_info())
     if known is None:
         known = KnownPackages.load(options.with_sources)
-    return source, make_plan(model, options, known)
+    return source, make_plan(model, options, known), known
 
 
 def _write(
-    package: Path, source: PackageSource, plan: Plan, sink: Sink, options: ConvertOptions
+    package: Path,
+    source: PackageSource,
+    plan: Plan,
+    sink: Sink,
+    options: ConvertOptions,
+    known: KnownPackages,
 ) -> ConvertResult:
     """Stream the payload, decide the tags, write the dist-info: all but the rename."""
     payload_writer = PayloadWriter(plan, sink)
     payload = payload_writer.run(source)
     plan = payload_writer.plan  # with any `info/` files met after the payload began
+    libraries = check_libraries(plan, payload.binaries, known)
+    if options.strict and libraries.unsatisfied:
+        raise BadInputError(
+            f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
+            "environment that provides it, or declare the dependency that does"
+        )
     tags = decide_tags(
         plan.package,
         plan.dependencies,
@@ -134,6 +148,7 @@ def _write(
         plan=plan,
         tags=tags,
         payload=payload,
+        libraries=libraries,
         metadata_warnings=dist_info.warnings,
     )
 

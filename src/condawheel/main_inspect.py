@@ -76,7 +76,10 @@ def render(data: dict[str, Any]) -> str:
                 + (f", needs {floor}" if floor else "")
                 + ")"
             )
-            lines.extend(f"      needs {lib}" for lib in binary["needed"])
+            for use in data["libraries"]:
+                if use["binary"] == binary["path"]:
+                    by = use["satisfied_by"] + (f": {use['detail']}" if use["detail"] else "")
+                    lines.append(f"      needs {use['needs']:<28} {by}")
     if data["dependencies"]:
         lines.append("  dependencies")
         for dep in data["dependencies"]:

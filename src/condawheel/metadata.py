@@ -275,3 +275,25 @@ def script_names(entry_points: bytes | None, console_scripts: Sequence[str]) -> 
             if parser.has_section(section):
                 names.update(parser.options(section))
     return names
+
+
+def add_requires_external(original: bytes, requirements: Sequence[str]) -> bytes:
+    """METADATA with ``requirements`` added as Requires-External (none twice)."""
+    text = original.decode("utf-8").replace("\r\n", "\n")
+    head, sep, body = text.partition("\n\n")
+    present = set(header_values(original, "Requires-External"))
+    added = [f"Requires-External: {r}" for r in requirements if r not in present]
+    lines = [*_fields(head), *added]
+    return ("\n".join(lines) + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
+
+
+def retag_wheel_file(original: bytes, tags: Sequence[str]) -> bytes:
+    """WHEEL with its Tag lines replaced; a wheel with binaries is not purelib."""
+    lines = [
+        line
+        for line in original.decode("utf-8").splitlines()
+        if line and not line.lower().startswith(("tag:", "root-is-purelib:"))
+    ]
+    lines.insert(min(len(lines), 2), "Root-Is-Purelib: false")
+    lines += [f"Tag: {tag}" for tag in tags]
+    return ("\n".join(lines) + "\n").encode()

@@ -40,6 +40,12 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VERSION",
         help="the wheel's version, for a conda version that is not valid PEP 440",
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when a binary needs a library that neither the package, its declared "
+        "dependencies (see --with) nor the platform provides",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.add_argument(
         "packages",
@@ -59,6 +65,7 @@ def convert_options(args: argparse.Namespace) -> ConvertOptions:
         name_map=name_map,
         plain_tags=bool(args.plain_tags if args.plain_tags is not None else config["plain-tags"]),
         version=args.wheel_version,
+        strict=bool(args.strict),
         overwrite=bool(getattr(args, "overwrite", None) or config["overwrite"]),
     )
 

@@ -30,6 +30,8 @@ class ConvertOptions:
     version: str | None = None
     #: Replace a wheel of the same name in the output directory.
     overwrite: bool = False
+    #: A library that nothing provides is an error instead of a warning.
+    strict: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

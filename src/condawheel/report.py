@@ -51,6 +51,15 @@ def report(result: ConvertResult) -> dict[str, Any]:
             }
             for b in payload.binaries
         ],
+        "libraries": [
+            {
+                "binary": u.binary,
+                "needs": u.needed,
+                "satisfied_by": u.satisfaction.name.lower(),
+                "detail": u.detail,
+            }
+            for u in result.libraries.uses
+        ],
         "dependencies": [
             {
                 "conda": d.conda_spec,
@@ -60,7 +69,7 @@ def report(result: ConvertResult) -> dict[str, Any]:
             }
             for d in plan.dependencies.items
         ],
-        "notes": list(plan.notes),
+        "notes": [*plan.notes, *result.libraries.notes],
         "warnings": list(result.warnings),
     }
 

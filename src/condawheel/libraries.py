@@ -1,0 +1,73 @@
+"""What each binary of a converted package needs, and what provides it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from condawheel.dependencies import DependencyKind
+from condawheel.devendor import LibraryUse, Satisfaction, plan_devendoring
+from condawheel.known import KnownPackages
+from condawheel.plan import Plan
+from condawheel.providers import LibraryIndex
+from condawheel.tags import FoundBinary
+
+_SITE = re.compile(r"^(lib/python\d+\.\d+t?/site-packages)/")
+_PLATFORMS = {"linux", "osx", "win"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LibraryCheck:
+    uses: tuple[LibraryUse, ...] = ()
+    #: Libraries nothing provides (with --with given, so the answer is known).
+    unsatisfied: tuple[str, ...] = ()
+    #: Why some needs could not be checked.
+    notes: tuple[str, ...] = ()
+
+
+def check_libraries(
+    plan: Plan, binaries: Sequence[FoundBinary], known: KnownPackages
+) -> LibraryCheck:
+    """How each needed library is satisfied: by the package, a declared dependency
+    (found in what ``known`` describes), the platform, or nothing."""
+    platform = plan.package.platform
+    if not binaries or platform not in _PLATFORMS:
+        return LibraryCheck()
+    declared = [
+        d.spec.name
+        for d in plan.dependencies.items
+        if d.kind in (DependencyKind.EXTERNAL, DependencyKind.DIST)
+    ]
+    result = plan_devendoring(
+        {b.path: b.info for b in binaries},
+        index=LibraryIndex.from_known(known),
+        declared=declared,
+        platform=platform,
+        installed_root=_installed_root(plan),
+    )
+    unsatisfied = [u for u in result.uses if u.satisfaction is Satisfaction.UNSATISFIED]
+    messages = tuple(f"{u.binary}: needs {u.needed}, which nothing provides" for u in unsatisfied)
+    if known.packages or not unsatisfied:
+        return LibraryCheck(uses=result.uses, unsatisfied=messages)
+    # Without --with the dependencies' files are unknown: say so once, not per library.
+    note = (
+        f"{len(unsatisfied)} needed librar{'y' if len(unsatisfied) == 1 else 'ies'} "
+        f"({', '.join(sorted({u.needed for u in unsatisfied}))}) not checked: pass --with "
+        "the conda environment or channel of the dependencies to check them"
+    )
+    return LibraryCheck(uses=result.uses, notes=(note,))
+
+
+def _installed_root(plan: Plan) -> str:
+    if plan.package.is_windows:
+        return "Lib/site-packages"
+    for path in plan.package.paths or ():
+        found = _SITE.match(path)
+        if found:
+            return found.group(1)
+    python = plan.dependencies.find("python")
+    bound = python.spec.lower_bound if python else None
+    if bound is not None and len(bound.release) >= 2:
+        return f"lib/python{bound.release[0]}.{bound.release[1]}/site-packages"
+    return "lib/python3/site-packages"

@@ -1,0 +1,201 @@
+"""`repair()`: a wheel built against a conda environment becomes a conda-tagged wheel
+that uses the environment's libraries instead of vendored copies."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from condawheel.binaries import BinaryInfo, BinaryReadError, read_binary, sniff
+from condawheel.binaries.patcher import apply_edits
+from condawheel.devendor import DevendorPlan, Satisfaction, plan_devendoring
+from condawheel.exceptions import BadInputError, NothingToDoError
+from condawheel.known import KnownPackages
+from condawheel.metadata import add_requires_external, retag_wheel_file
+from condawheel.providers import LibraryIndex
+from condawheel.tags import FoundBinary, platform_tag, subdir_for_platform_tag
+from condawheel.wheelfile import WheelInput
+from condawheel.writer import WheelWriter, zip_timestamp
+
+_DELVEWHEEL_PATCH = re.compile(
+    rb"\n?# start delvewheel patch\n.*?# end delvewheel patch\n", re.DOTALL
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairOptions:
+    #: Conda prefixes, channels or packages that provide libraries; default: $CONDA_PREFIX.
+    with_sources: tuple[Path, ...] = ()
+    plain_tags: bool = False
+    #: An unsatisfied library is an error instead of a warning.
+    strict: bool = False
+    overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairResult:
+    input: Path
+    wheel: Path
+    tag: str
+    plan: DevendorPlan
+    warnings: tuple[str, ...]
+
+
+def default_sources() -> tuple[Path, ...]:
+    """The active conda environment, when there is one."""
+    prefix = os.environ.get("CONDA_PREFIX")
+    return (Path(prefix),) if prefix else ()
+
+
+def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> RepairResult:
+    """Repair ``wheel`` into ``out_dir``; the input is never modified."""
+    options = options or RepairOptions()
+    sources = options.with_sources or default_sources()
+    if not sources:
+        raise BadInputError(
+            f"{wheel.name}: no conda environment to repair against: activate one or "
+            "pass --with PREFIX"
+        )
+    index = LibraryIndex.from_known(KnownPackages.load(sources))
+    with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
+        subdir = _subdir(source)
+        binaries = _extract_binaries(source, Path(scratch))
+        if not binaries:
+            raise NothingToDoError(
+                f"{wheel.name}: holds no binaries, so there is nothing to repair"
+            )
+        plan = plan_devendoring(
+            {name: info for name, (_, info) in binaries.items()},
+            index=index,
+            declared=(),
+            platform=subdir.partition("-")[0],
+            installed_root=_installed_root(source, subdir),
+        )
+        unsatisfied = [u for u in plan.uses if u.satisfaction is Satisfaction.UNSATISFIED]
+        if options.strict and unsatisfied:
+            first = unsatisfied[0]
+            raise BadInputError(
+                f"{wheel.name}: {first.binary} needs {first.needed}, which nothing provides "
+                "(--strict); pass --with the conda environment that has it"
+            )
+        for name in plan.edits.files():
+            apply_edits(binaries[name][0], plan.edits.for_file(name))
+        kept = {n: b for n, b in binaries.items() if n not in plan.remove}
+        found = [
+            FoundBinary(path=n, in_root=True, info=_reread(n, p)) for n, (p, _) in kept.items()
+        ]
+        tag, _, mismatches = platform_tag(subdir, found, plain=options.plain_tags)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        result_name = _retagged_name(source, tag)
+        _write(source, out_dir / result_name, plan, kept, tag, options)
+    return RepairResult(
+        input=wheel,
+        wheel=out_dir / result_name,
+        tag=tag,
+        plan=plan,
+        warnings=(*plan.warnings, *mismatches),
+    )
+
+
+def _subdir(source: WheelInput) -> str:
+    platforms = source.name.platforms
+    subdirs = {subdir_for_platform_tag(p) for p in platforms}
+    if len(subdirs) != 1 or None in subdirs:
+        raise BadInputError(
+            f"{source.label}: platform tag {'.'.join(platforms)} is not one conda builds "
+            "for (a glibc Linux, macOS or Windows tag); repair a wheel built for one platform"
+        )
+    return str(subdirs.pop())
+
+
+def _installed_root(source: WheelInput, subdir: str) -> str:
+    """Where the wheel root lands, relative to the environment prefix."""
+    if subdir.startswith("win-"):
+        return "Lib/site-packages"
+    version = re.search(r"(?:cp|py)(\d)(\d+)", source.name.python)
+    if not version:
+        raise BadInputError(
+            f"{source.label}: python tag {source.name.python} names no Python version, "
+            "so where its files install is unknown"
+        )
+    return f"lib/python{version.group(1)}.{version.group(2)}/site-packages"
+
+
+def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path, BinaryInfo]]:
+    """Copy every binary of the wheel to ``scratch`` (to read, and maybe edit)."""
+    found: dict[str, tuple[Path, BinaryInfo]] = {}
+    for number, member in enumerate(sorted(source.names)):
+        chunks = source.open(member)
+        head = next(chunks, b"")
+        fmt = sniff(head)
+        if fmt is None:
+            continue
+        path = scratch / f"{number}-{Path(member).name}"
+        with path.open("wb") as out:
+            out.write(head)
+            for chunk in chunks:
+                out.write(chunk)
+        with path.open("rb") as stream:
+            try:
+                found[member] = (path, read_binary(stream, fmt))
+            except BinaryReadError as exc:
+                if fmt.value != "pe":  # "MZ" starts many files that are not PE
+                    raise BadInputError(f"{source.label}: {member}: {exc}") from None
+    return found
+
+
+def _reread(name: str, path: Path) -> BinaryInfo:
+    with path.open("rb") as stream:
+        try:
+            return read_binary(stream)
+        except BinaryReadError as exc:
+            raise BadInputError(f"{name}: unreadable after editing: {exc}") from None
+
+
+def _retagged_name(source: WheelInput, platform: str) -> str:
+    parts = source.label.removesuffix(".whl").split("-")
+    parts[-1] = platform
+    return "-".join(parts) + ".whl"
+
+
+def _write(
+    source: WheelInput,
+    destination: Path,
+    plan: DevendorPlan,
+    binaries: Mapping[str, tuple[Path, BinaryInfo]],
+    platform: str,
+    options: RepairOptions,
+) -> None:
+    removed = set(plan.remove)
+    removed_dirs = {name.rsplit("/", 1)[0] for name in removed if "/" in name}
+    tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    date_time = zip_timestamp(None) if epoch else source.date_time()
+    with WheelWriter(destination.parent, date_time=date_time) as writer:
+        for member in sorted(source.names):
+            if member in removed or member == f"{source.dist_info}/RECORD":
+                continue
+            directory, _, base = member.rpartition("/")
+            if base.startswith(".load-order-") and directory in removed_dirs:
+                continue  # delvewheel's list of the DLLs just removed
+            executable = source.is_executable(member)
+            if member in binaries:
+                with binaries[member][0].open("rb") as stream:
+                    writer.write_stream(member, stream, executable=executable)
+            elif member == f"{source.dist_info}/METADATA":
+                data = add_requires_external(source.read(member), plan.requirements)
+                writer.write_bytes(member, data)
+            elif member == f"{source.dist_info}/WHEEL":
+                writer.write_bytes(member, retag_wheel_file(source.read(member), tags))
+            elif base == "__init__.py" and removed_dirs:
+                writer.write_bytes(member, _DELVEWHEEL_PATCH.sub(b"\n", source.read(member)))
+            else:
+                with source.stream(member) as stream:
+                    writer.write_stream(member, stream, executable=executable)
+        writer.finish(
+            source.dist_info, destination, overwrite=options.overwrite, label=source.label
+        )

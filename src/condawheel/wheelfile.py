@@ -1,0 +1,120 @@
+"""Reading an existing wheel: its name, tags, `.dist-info` and members."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from packaging.tags import Tag
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from condawheel.exceptions import BadInputError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelName:
+    name: str
+    version: str
+    build: str | None
+    tags: frozenset[Tag]
+
+    @property
+    def python(self) -> str:
+        return ".".join(sorted({t.interpreter for t in self.tags}))
+
+    @property
+    def abi(self) -> str:
+        return ".".join(sorted({t.abi for t in self.tags}))
+
+    @property
+    def platforms(self) -> list[str]:
+        return sorted({t.platform for t in self.tags})
+
+
+class WheelInput:
+    """A wheel on disk, opened for reading; a context manager."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise BadInputError(f"{path}: no such file")
+        try:
+            name, version, build, tags = parse_wheel_filename(path.name)
+        except InvalidWheelFilename as exc:
+            raise BadInputError(f"{path.name}: not a wheel file name ({exc})") from None
+        self.path = path
+        self.label = path.name
+        self.name = WheelName(
+            name=str(name),
+            version=str(version),
+            build=f"{build[0]}{build[1]}" if build else None,
+            tags=frozenset(tags),
+        )
+        try:
+            self._zip = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise BadInputError(
+                f"{path.name}: not a readable wheel ({exc}); build it again"
+            ) from None
+        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir()]
+        for member in self.names:
+            parts = PurePosixPath(member).parts
+            if member.startswith("/") or ".." in parts or "\\" in member:
+                raise BadInputError(
+                    f"{path.name}: member {member!r} escapes the wheel; do not use this wheel"
+                )
+        dist_infos = sorted(
+            {n.split("/")[0] for n in self.names if n.split("/")[0].endswith(".dist-info")}
+        )
+        if len(dist_infos) != 1:
+            raise BadInputError(
+                f"{path.name}: a wheel holds exactly one .dist-info directory, this one "
+                f"holds {len(dist_infos)}; build it again"
+            )
+        self.dist_info = dist_infos[0]
+
+    def __enter__(self) -> WheelInput:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._zip.close()
+
+    def read(self, member: str) -> bytes:
+        try:
+            return self._zip.read(member)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise BadInputError(
+                f"{self.label}: cannot read {member} ({exc}); build it again"
+            ) from None
+
+    @contextmanager
+    def stream(self, member: str) -> Iterator[IO[bytes]]:
+        """The member as a file object."""
+        try:
+            with self._zip.open(member) as stream:
+                yield stream
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise BadInputError(
+                f"{self.label}: cannot read {member} ({exc}); build it again"
+            ) from None
+
+    def open(self, member: str) -> Iterator[bytes]:
+        """The member's bytes in chunks."""
+        try:
+            with self._zip.open(member) as stream:
+                while chunk := stream.read(1024 * 1024):
+                    yield chunk
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise BadInputError(
+                f"{self.label}: cannot read {member} ({exc}); build it again"
+            ) from None
+
+    def is_executable(self, member: str) -> bool:
+        return bool((self._zip.getinfo(member).external_attr >> 16) & 0o111)
+
+    def date_time(self) -> tuple[int, int, int, int, int, int]:
+        """The newest entry time: a repaired wheel keeps its input's timestamps."""
+        return max(i.date_time for i in self._zip.infolist())

