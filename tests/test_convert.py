@@ -19,6 +19,7 @@ from installer.sources import WheelFile
 
 from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder
 from compilers import compile_python_extension, compile_shared_library, requires_gcc
+from condawheel.binaries import read_binary
 from condawheel.convert import convert, inspect_package
 from condawheel.plan import ConvertOptions
 from validator import install_wheel, validate_wheel
@@ -375,3 +376,65 @@ def test_tar_bz2_with_paths_json_last_is_read_twice(tmp_path: Path) -> None:
     result = convert(package, tmp_path / "dist", on_progress=positions.append)
     assert _passes(positions) == 2
     assert "late-1.0.dist-info/entry_points.txt" in validate_wheel(result.wheel).files
+
+
+@requires_gcc
+def test_vendored_library_is_replaced_by_the_conda_dependency(tmp_path: Path) -> None:
+    """A package that carries auditwheel's copy of libfoo, which its dependency
+    provides: the copy goes, the extension is patched to find the environment's."""
+    build = tmp_path / "build"
+    vendored = "libfoo-abcd1234.so.1.2.3"
+    copy = compile_shared_library(build, vendored, LIBFOO, soname=vendored)
+    ext = compile_python_extension(
+        build,
+        "_fast",
+        EXTENSION,
+        ["-L", str(build), f"-l:{vendored}", "-Wl,-rpath,$ORIGIN/../fastthing.libs"],
+    )
+    builder = CondaPackageBuilder(
+        name="fastthing", version="1.0", depends=["libfoo >=1.2.3"], python_version=PY
+    )
+    sp = builder.site_packages
+    builder.add_file(f"{sp}/fastthing/__init__.py", "from fastthing._fast import answer\n")
+    builder.add_file(f"{sp}/fastthing/{ext.name}", ext.read_bytes(), mode=0o755)
+    builder.add_file(f"{sp}/fastthing.libs/{vendored}", copy.read_bytes(), mode=0o755)
+    package = builder.build(tmp_path / "pkgs")
+
+    # The environment: libfoo's own package, as conda installed it.
+    prefix = tmp_path / "prefix"
+    (prefix / "lib").mkdir(parents=True)
+    (prefix / "conda-meta").mkdir()
+    real = compile_shared_library(build / "real", "libfoo.so.1.2.3", LIBFOO, soname="libfoo.so.1")
+    (prefix / "lib" / "libfoo.so.1.2.3").write_bytes(real.read_bytes())
+    (prefix / "lib" / "libfoo.so.1").symlink_to("libfoo.so.1.2.3")
+    record = {
+        "name": "libfoo",
+        "version": "1.2.3",
+        "build": "h0_0",
+        "files": ["lib/libfoo.so.1", "lib/libfoo.so.1.2.3"],
+    }
+    (prefix / "conda-meta" / "libfoo-1.2.3-h0_0.json").write_text(json.dumps(record))
+
+    result = convert(package, tmp_path / "dist", ConvertOptions(with_sources=(prefix,)))
+    report = validate_wheel(result.wheel)
+    assert not any(name.startswith("fastthing.libs/") for name in report.files)
+    assert report.metadata.requires_external == ["libfoo (>=1.2.3)"]
+    with zipfile.ZipFile(result.wheel) as archive:
+        (tmp_path / "ext.so").write_bytes(archive.read(f"fastthing/{ext.name}"))
+    with (tmp_path / "ext.so").open("rb") as stream:
+        info = read_binary(stream)
+    assert vendored not in info.needed and "libfoo.so.1" in info.needed
+    assert "$ORIGIN/../../.." in info.runpath
+    # Reported under the name the extension used, satisfied by the declared libfoo.
+    uses = {(u.needed, u.satisfaction.name, u.detail) for u in result.libraries.uses}
+    assert (vendored, "DEPENDENCY", "libfoo") in uses
+
+    site = _conda_like_install(result.wheel, prefix)
+    out = subprocess.run(
+        [sys.executable, "-c", "import fastthing; print(fastthing.answer())"],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == "42"

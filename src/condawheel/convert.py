@@ -9,6 +9,7 @@ from pathlib import Path
 from condawheel.dependencies import Dependencies
 from condawheel.distinfo import dist_info_files
 from condawheel.exceptions import BadInputError
+from condawheel.held import HeldBinaries
 from condawheel.known import KnownPackages
 from condawheel.libraries import LibraryCheck, check_libraries
 from condawheel.package import CondaPackage
@@ -123,15 +124,19 @@ def _write(
     known: KnownPackages,
 ) -> ConvertResult:
     """Stream the payload, decide the tags, write the dist-info: all but the rename."""
-    payload_writer = PayloadWriter(plan, sink)
-    payload = payload_writer.run(source)
-    plan = payload_writer.plan  # with any `info/` files met after the payload began
-    libraries = check_libraries(plan, payload.binaries, known)
-    if options.strict and libraries.unsatisfied:
-        raise BadInputError(
-            f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
-            "environment that provides it, or declare the dependency that does"
-        )
+    with HeldBinaries() as held:
+        payload_writer = PayloadWriter(plan, sink, held)
+        payload = payload_writer.run(source)
+        plan = payload_writer.plan  # with any `info/` files met after the payload began
+        libraries = check_libraries(plan, payload.binaries, known)
+        if options.strict and libraries.unsatisfied:
+            raise BadInputError(
+                f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
+                "environment that provides it, or declare the dependency that does"
+            )
+        held.write(sink, remove=frozenset(libraries.remove), edits=libraries.edits)
+    payload = payload.without(libraries.remove)
+    plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
     tags = decide_tags(
         plan.package,
         plan.dependencies,

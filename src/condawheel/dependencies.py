@@ -39,6 +39,22 @@ class Dependencies:
     def find(self, name: str) -> Dependency | None:
         return next((d for d in self.items if d.spec.name == name), None)
 
+    def with_external(self, requirements: Iterable[str]) -> Dependencies:
+        """Add providers found for the binaries' libraries (`name (spec)` lines)."""
+        known = {d.spec.name for d in self.items}
+        added = tuple(
+            Dependency(
+                conda_spec=line,
+                spec=parse_spec(line.partition(" ")[0]),
+                kind=DependencyKind.EXTERNAL,
+                requirement=line,
+                reason="provides a library the binaries need (found with --with)",
+            )
+            for line in requirements
+            if line.partition(" ")[0] not in known
+        )
+        return Dependencies(items=(*self.items, *added)) if added else self
+
     @property
     def requires_python(self) -> str | None:
         found = self.of_kind(DependencyKind.PYTHON)

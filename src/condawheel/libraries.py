@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from condawheel.binaries.patcher import BinaryEdits
 from condawheel.dependencies import DependencyKind
 from condawheel.devendor import LibraryUse, Satisfaction, plan_devendoring
 from condawheel.known import KnownPackages
@@ -24,6 +25,11 @@ class LibraryCheck:
     unsatisfied: tuple[str, ...] = ()
     #: Why some needs could not be checked.
     notes: tuple[str, ...] = ()
+    #: Vendored copies to leave out, the edits to the binaries that used them, and
+    #: the providers to declare (Requires-External).
+    remove: tuple[str, ...] = ()
+    edits: BinaryEdits = field(default_factory=BinaryEdits)
+    requirements: tuple[str, ...] = ()
 
 
 def check_libraries(
@@ -48,8 +54,16 @@ def check_libraries(
     )
     unsatisfied = [u for u in result.uses if u.satisfaction is Satisfaction.UNSATISFIED]
     messages = tuple(f"{u.binary}: needs {u.needed}, which nothing provides" for u in unsatisfied)
+    # A conda package's binaries already find its environment; they are only edited
+    # when a vendored copy goes.
     if known.packages or not unsatisfied:
-        return LibraryCheck(uses=result.uses, unsatisfied=messages)
+        return LibraryCheck(
+            uses=result.uses,
+            unsatisfied=messages,
+            remove=result.remove,
+            edits=result.edits if result.remove else BinaryEdits(),
+            requirements=result.requirements,
+        )
     # Without --with the dependencies' files are unknown: say so once, not per library.
     note = (
         f"{len(unsatisfied)} needed librar{'y' if len(unsatisfied) == 1 else 'ies'} "

@@ -13,13 +13,14 @@ import io
 import posixpath
 import tempfile
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, BinaryIO, Protocol
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
+from condawheel.held import HeldBinaries
 from condawheel.layout import Destination, Scheme
 from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
 from condawheel.metadata import script_names
@@ -73,6 +74,26 @@ class Payload:
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
 
+    def without(self, removed: Sequence[str]) -> Payload:
+        """The payload after de-vendoring removed ``removed`` from the wheel root."""
+        if not removed:
+            return self
+        gone = set(removed)
+        by_scheme = dict(self.files_by_scheme)
+        by_scheme[Scheme.ROOT.value] -= len(gone)
+        return replace(
+            self,
+            binaries=tuple(b for b in self.binaries if b.path not in gone),
+            root_files=tuple(f for f in self.root_files if f not in gone),
+            prefix_records=tuple(r for r in self.prefix_records if r.path not in gone),
+            file_count=self.file_count - len(gone),
+            files_by_scheme=by_scheme,
+            notes=(
+                *self.notes,
+                *(f"{p}: a vendored copy of a conda library; removed" for p in removed),
+            ),
+        )
+
 
 @dataclass(slots=True)
 class _Written:
@@ -98,12 +119,13 @@ class _State:
 class PayloadWriter:
     """Writes one package's payload into a wheel sink, following a plan."""
 
-    def __init__(self, plan: Plan, sink: Sink) -> None:
+    def __init__(self, plan: Plan, sink: Sink, held: HeldBinaries) -> None:
         self.plan = plan
         self.sink = sink
         self.label = plan.package.filename
         self._paths = plan.package.paths
         self._state = _State()
+        self._held = held
 
     def arcname(self, destination: Destination) -> str:
         if destination.scheme is Scheme.ROOT:
@@ -193,6 +215,9 @@ class PayloadWriter:
         assert member.stream is not None
         head = member.stream.read(_SNIFF_BYTES)
         fmt = sniff(head)
+        if fmt is not None and destination.scheme is Scheme.ROOT:
+            self._hold_binary(member, destination, head, fmt)
+            return
         # Closed in the finally below; a with-block would not fit the optional spool.
         spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY) if fmt else None  # noqa: SIM115
         reader: Readable = _Prefixed(head, member.stream, spool)
@@ -210,6 +235,21 @@ class PayloadWriter:
             if spool is not None:
                 spool.close()
         self._record(member.path, arcname, executable, destination.scheme, record.sha256)
+
+    def _hold_binary(
+        self, member: Member, destination: Destination, head: bytes, fmt: BinaryFormat
+    ) -> None:
+        """A root binary waits on disk: de-vendoring may remove or edit it."""
+        assert member.stream is not None
+        arcname = self.arcname(destination)
+        executable = bool(member.mode & 0o111)
+        path, sha256, size = self._held.hold(
+            arcname, _Prefixed(head, member.stream, None), executable=executable
+        )
+        self._verify(member.path, sha256, size)
+        with path.open("rb") as stream:
+            self._read_binary(member.path, arcname, destination, stream, fmt)
+        self._record(member.path, arcname, executable, destination.scheme, sha256)
 
     def _read_binary(
         self,
@@ -390,9 +430,12 @@ class PayloadWriter:
     def _copy(self, path: str, source: str, destination: Destination) -> None:
         written = self._state.written[source]
         arcname = self.arcname(destination)
-        if self.sink.has(arcname):
+        if self.sink.has(arcname) or arcname in self._held:
             return
-        self.sink.copy(written.arcname, arcname, executable=written.executable)
+        if written.arcname in self._held:
+            self._held.alias(written.arcname, arcname)
+        else:
+            self.sink.copy(written.arcname, arcname, executable=written.executable)
         self._state.written[path] = _Written(arcname, written.executable, destination.scheme)
         for record in list(self._state.prefix):
             if record.conda_path == source:

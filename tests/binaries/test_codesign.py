@@ -340,3 +340,10 @@ def test_universal_file(macho_files: dict[str, Path], tmp_path: Path) -> None:
 def test_not_a_signable_image_raises(data: bytes) -> None:
     with pytest.raises(CodeSignError):
         sign_thin(data, "x")
+
+
+@requires_macho_toolchain
+def test_data_after_linkedit_raises(macho_files: dict[str, Path]) -> None:
+    # Truncating at the signature would lose it, and the signature must come last.
+    with pytest.raises(CodeSignError, match=r"^data after __LINKEDIT$"):
+        sign_thin(macho_files["libfoo-arm64"].read_bytes() + b"trailer", "libfoo.1.dylib")

@@ -110,6 +110,8 @@ def sign_thin(thin: bytes, identifier: str) -> bytes:
     seg = _segment_struct(layout.is_64)
     link = list(seg.unpack_from(data, layout.linkedit_command))
     linkedit_end = link[5] + link[6]  # fileoff + filesize
+    if linkedit_end != len(data):
+        raise CodeSignError("data after __LINKEDIT")
     if layout.signature_command is not None:
         dataoff, datasize = struct.unpack_from("<II", data, layout.signature_command + 8)
         if dataoff + datasize != linkedit_end or dataoff < link[5]:
@@ -117,10 +119,8 @@ def sign_thin(thin: bytes, identifier: str) -> bytes:
         command = layout.signature_command
     else:
         command = layout.header_size + layout.sizeofcmds
-        if command + 16 > layout.first_section:
+        if command + 16 > layout.first_section or any(data[command : command + 16]):
             raise CodeSignError("no room in the header for a code signature command")
-        if linkedit_end != len(data):
-            raise CodeSignError("data after __LINKEDIT")
         dataoff = _align(linkedit_end, 16)
         struct.pack_into("<II", data, 16, layout.ncmds + 1, layout.sizeofcmds + 16)
     ident = identifier.encode("utf-8") + b"\0"
