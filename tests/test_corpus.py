@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from condawheel.convert import convert
+from condawheel.convert import convert, inspect_package
 from condawheel.exceptions import BadInputError
+from condawheel.report import report
 from paths import CORPUS
 from validator import install_wheel, validate_wheel
 
@@ -127,3 +128,24 @@ def _check_layout(row: dict[str, str], wheel: Path, tmp_path: Path) -> None:
             elif landed.is_dir():
                 # Only a link to a folder (paths.json gives it no content) lands as one.
                 assert not entry.get("size_in_bytes"), f"{path} landed as a folder at {landed}"
+
+
+CONVERTIBLE = [row for row in ROWS if row["file"] not in EXPECTED_FAILURES]
+
+
+@pytest.mark.parametrize("row", CONVERTIBLE, ids=[row["file"] for row in CONVERTIBLE])
+def test_inspect_gives_every_binary_a_floor_and_a_verdict(row: dict[str, str]) -> None:
+    data = report(inspect_package(CORPUS / row["file"]))
+    json.dumps(data)  # what `inspect --json` prints
+    verdicts = {(u["binary"], u["needs"]): u["satisfied_by"] for u in data["libraries"]}
+    for binary in data["binaries"]:
+        if binary["format"] in ("elf", "macho"):
+            assert binary["floor"], f"{binary['path']} has no platform floor"
+        for needed in binary["needed"]:
+            assert verdicts.get((binary["path"], needed)) in {
+                "package",
+                "dependency",
+                "provider",
+                "platform",
+                "unsatisfied",
+            }, f"{binary['path']}: no verdict for {needed}"

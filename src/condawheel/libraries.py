@@ -6,6 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from condawheel.binaries import BinaryFormat
 from condawheel.binaries.patcher import BinaryEdits
 from condawheel.dependencies import DependencyKind
 from condawheel.devendor import LibraryUse, Satisfaction, plan_devendoring
@@ -16,6 +17,7 @@ from condawheel.tags import FoundBinary
 
 _SITE = re.compile(r"^(lib/python\d+\.\d+t?/site-packages)/")
 _PLATFORMS = {"linux", "osx", "win"}
+_FORMAT_PLATFORMS = {BinaryFormat.ELF: "linux", BinaryFormat.MACHO: "osx", BinaryFormat.PE: "win"}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,9 +39,24 @@ def check_libraries(
 ) -> LibraryCheck:
     """How each needed library is satisfied: by the package, a declared dependency
     (found in what ``known`` describes), the platform, or nothing."""
-    platform = plan.package.platform
-    if not binaries or platform not in _PLATFORMS:
+    if not binaries:
         return LibraryCheck()
+    platform = plan.package.platform
+    if platform not in _PLATFORMS:
+        # A noarch package may still carry binaries (Windows launchers): judge each
+        # by its own format, and change nothing.
+        uses = tuple(
+            use
+            for fmt, os_name in _FORMAT_PLATFORMS.items()
+            for use in plan_devendoring(
+                {b.path: b.info for b in binaries if b.info.format is fmt},
+                index=LibraryIndex.from_known(known),
+                declared=(),
+                platform=os_name,
+                installed_root=_installed_root(plan),
+            ).uses
+        )
+        return LibraryCheck(uses=uses)
     declared = [
         d.spec.name
         for d in plan.dependencies.items

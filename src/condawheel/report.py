@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from condawheel.binaries import BinaryFormat, BinaryInfo
 from condawheel.convert import ConvertResult
+from condawheel.tags import GLIBC_BASELINE
 
 
 def report(result: ConvertResult) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def report(result: ConvertResult) -> dict[str, Any]:
                 "needed": list(b.info.needed),
                 "glibc_floor": _version(b.info.glibc_floor),
                 "macos_floor": _version(b.info.macos_floor),
+                "floor": _floor(b.info),
             }
             for b in payload.binaries
         ],
@@ -72,6 +75,15 @@ def report(result: ConvertResult) -> dict[str, Any]:
         "notes": [*plan.notes, *result.libraries.notes],
         "warnings": list(result.warnings),
     }
+
+
+def _floor(info: BinaryInfo) -> str | None:
+    """The oldest platform the binary runs on: its own need, else the baseline."""
+    if info.format is BinaryFormat.ELF:
+        return f"glibc {_version(max(info.glibc_floor or GLIBC_BASELINE, GLIBC_BASELINE))}"
+    if info.format is BinaryFormat.MACHO:
+        return f"macOS {_version(info.macos_floor)}" if info.macos_floor else None
+    return None  # Windows wheels carry no version floor in their tag
 
 
 def _version(value: tuple[int, int] | None) -> str | None:
