@@ -13,16 +13,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 
 from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder
 from compilers import compile_python_extension, compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
 from condawheel.convert import convert, inspect_package
 from condawheel.plan import ConvertOptions
-from validator import install_wheel, validate_wheel
+from validator import install_into_prefix, install_wheel, validate_wheel
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 CP = f"cp{sys.version_info.major}{sys.version_info.minor}"
@@ -104,24 +101,6 @@ def _extension_package(native: dict[str, Path]) -> CondaPackageBuilder:
     return builder
 
 
-def _conda_like_install(wheel: Path, prefix: Path) -> Path:
-    """Install into a layout like a conda prefix; return site-packages."""
-    site = prefix / "lib" / f"python{PY}" / "site-packages"
-    scheme = {
-        "purelib": site,
-        "platlib": site,
-        "headers": prefix / "include",
-        "scripts": prefix / "bin",
-        "data": prefix,
-    }
-    destination = SchemeDictionaryDestination(
-        {k: str(v) for k, v in scheme.items()}, interpreter=sys.executable, script_kind="posix"
-    )
-    with WheelFile.open(wheel) as source:
-        install(source, destination, additional_metadata={})
-    return site
-
-
 @requires_gcc
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
 def test_extension_package(native: dict[str, Path], tmp_path: Path, fmt: str) -> None:
@@ -167,7 +146,7 @@ def test_extension_package(native: dict[str, Path], tmp_path: Path, fmt: str) ->
 
     # Installed like a conda prefix, the extension finds libfoo in prefix/lib and works.
     prefix = tmp_path / "prefix"
-    site = _conda_like_install(result.wheel, prefix)
+    site = install_into_prefix(result.wheel, prefix)
     assert (prefix / "lib" / "libfoo.so.1").is_file()
     assert (prefix / "etc" / "fast.conf").is_file()
     out = subprocess.run(
@@ -429,7 +408,7 @@ def test_vendored_library_is_replaced_by_the_conda_dependency(tmp_path: Path) ->
     uses = {(u.needed, u.satisfaction.name, u.detail) for u in result.libraries.uses}
     assert (vendored, "DEPENDENCY", "libfoo") in uses
 
-    site = _conda_like_install(result.wheel, prefix)
+    site = install_into_prefix(result.wheel, prefix)
     out = subprocess.run(
         [sys.executable, "-c", "import fastthing; print(fastthing.answer())"],
         env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conda_records import LIBZLIB, LIBZLIB_OSX, OPENMP_MUTEX
 from condawheel.binaries.model import BinaryFormat, BinaryInfo
 from condawheel.binaries.patcher import Edit, EditKind
 from condawheel.devendor import (
@@ -27,13 +28,6 @@ AW_PNG = "mypkg.libs/libpng16-0f1e2d3c.so.16.43.0"
 # delvewheel appends 32 hex of SHA-256 to the stem and keeps the case.
 DV_HASH = "7c5e8a1f0b2d4c6e8f0a1b2c3d4e5f60"
 
-LIBZLIB = KnownPackage(
-    name="libzlib",
-    version="1.3.1",
-    build="hb9d3cd8_2",
-    files=("lib/libz.so.1", "lib/libz.so.1.3.1"),
-    run_exports={"weak": ["libzlib >=1.3.1,<2.0a0"]},
-)
 LIBPNG = KnownPackage(
     name="libpng",
     version="1.6.43",
@@ -44,22 +38,8 @@ LIBPNG = KnownPackage(
 LIBGOMP = KnownPackage(
     name="libgomp", version="14.2.0", build="h77fa898_1", files=("lib/libgomp.so.1.0.0",)
 )
-OPENMP_MUTEX = KnownPackage(
-    name="_openmp_mutex",
-    version="4.5",
-    build="2_gnu",
-    files=("lib/libgomp.so.1",),
-    run_exports={"strong": ["_openmp_mutex >=4.5"]},
-)
 LIBSTDCXX = KnownPackage(
     name="libstdcxx", version="14.2.0", build="hc0a3c3a_1", files=("lib/libstdc++.so.6",)
-)
-LIBZLIB_OSX = KnownPackage(
-    name="libzlib",
-    version="1.3.1",
-    build="h8359307_2",
-    files=("lib/libz.1.3.1.dylib", "lib/libz.1.dylib"),
-    run_exports={"weak": ["libzlib >=1.3.1,<2.0a0"]},
 )
 LIBCXX = KnownPackage(
     name="libcxx",

@@ -7,17 +7,11 @@ from typing import Any
 import pytest
 from packaging.requirements import Requirement
 
+from conda_records import LIBZLIB, LIBZLIB_OSX, OPENMP_MUTEX
 from condawheel.known import KnownPackage, KnownPackages
 from condawheel.providers import LibraryIndex, library_files, requirement_for
 
 # File lists as conda-forge's linux-64 / osx-arm64 / win-64 builds ship them.
-LIBZLIB = KnownPackage(
-    name="libzlib",
-    version="1.3.1",
-    build="hb9d3cd8_2",
-    files=("lib/libz.so.1", "lib/libz.so.1.3.1"),
-    run_exports={"weak": ["libzlib >=1.3.1,<2.0a0"]},
-)
 ZLIB = KnownPackage(
     name="zlib",
     version="1.3.1",
@@ -29,13 +23,6 @@ LIBGOMP = KnownPackage(
     version="14.2.0",
     build="h77fa898_1",
     files=("lib/libgomp.so", "lib/libgomp.so.1.0.0"),
-    run_exports={"strong": ["_openmp_mutex >=4.5"]},
-)
-OPENMP_MUTEX = KnownPackage(
-    name="_openmp_mutex",
-    version="4.5",
-    build="2_gnu",
-    files=("lib/libgomp.so.1",),
     run_exports={"strong": ["_openmp_mutex >=4.5"]},
 )
 LIBGOMP_AS_MUTEX = KnownPackage(
@@ -52,13 +39,6 @@ PYTHON = KnownPackage(
         "lib/python3.12/site-packages/README.txt",
     ),
     run_exports={"noarch": ["python"], "weak": ["python_abi 3.12.* *_cp312"]},
-)
-LIBZLIB_OSX = KnownPackage(
-    name="libzlib",
-    version="1.3.1",
-    build="h8359307_2",
-    files=("lib/libz.1.3.1.dylib", "lib/libz.1.dylib"),
-    run_exports={"weak": ["libzlib >=1.3.1,<2.0a0"]},
 )
 LIBZLIB_WIN = KnownPackage(
     name="libzlib",

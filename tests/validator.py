@@ -385,3 +385,31 @@ def install_wheel(path: Path, root: Path) -> dict[str, Path]:
     with WheelFile.open(path) as source:
         install(source, destination, additional_metadata={})
     return scheme
+
+
+def install_into_prefix(path: Path, prefix: Path) -> Path:
+    """Install a wheel as into a conda prefix (data at the prefix, scripts in bin/);
+    return its site-packages."""
+    from installer import install
+    from installer.destinations import SchemeDictionaryDestination
+    from installer.sources import WheelFile
+
+    site = (
+        prefix
+        / "lib"
+        / f"python{sys.version_info.major}.{sys.version_info.minor}"
+        / "site-packages"
+    )
+    scheme = {
+        "purelib": site,
+        "platlib": site,
+        "headers": prefix / "include",
+        "scripts": prefix / "bin",
+        "data": prefix,
+    }
+    destination = SchemeDictionaryDestination(
+        {k: str(v) for k, v in scheme.items()}, interpreter=sys.executable, script_kind="posix"
+    )
+    with WheelFile.open(path) as source:
+        install(source, destination, additional_metadata={})
+    return site

@@ -11,17 +11,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from installer import install
-from installer.destinations import SchemeDictionaryDestination
-from installer.sources import WheelFile
 
 from compilers import compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
 from condawheel.repair import RepairOptions, repair
-from validator import validate_wheel
+from validator import install_into_prefix, validate_wheel
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
-SITE = f"lib/python{PY}/site-packages"
 
 LIBFOO = "int foo_answer(void) { return 42; }\n"
 HEADER = "int foo_answer(void);\n"
@@ -109,23 +105,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"prefix": prefix, "plain": plain, "audited": next(audited_dir.glob("*.whl"))}
 
 
-def _install_into(wheel: Path, prefix: Path) -> Path:
-    site = prefix / SITE
-    scheme = {
-        "purelib": site,
-        "platlib": site,
-        "headers": prefix / "include",
-        "scripts": prefix / "bin",
-        "data": prefix,
-    }
-    destination = SchemeDictionaryDestination(
-        {k: str(v) for k, v in scheme.items()}, interpreter=sys.executable, script_kind="posix"
-    )
-    with WheelFile.open(wheel) as source:
-        install(source, destination, additional_metadata={})
-    return site
-
-
 def _check_repaired(wheel: Path, prefix: Path, tmp_path: Path) -> None:
     report = validate_wheel(wheel)
     (tag,) = report.tags
@@ -143,7 +122,7 @@ def _check_repaired(wheel: Path, prefix: Path, tmp_path: Path) -> None:
     # into the prefix's libfoo, found through the RUNPATH alone.
     env_prefix = tmp_path / "env"
     shutil.copytree(prefix, env_prefix, symlinks=True)
-    site = _install_into(wheel, env_prefix)
+    site = install_into_prefix(wheel, env_prefix)
     assert not list(site.glob("fastfoo.libs"))
     out = subprocess.run(
         [sys.executable, "-c", "import fastfoo; print(fastfoo.answer())"],
