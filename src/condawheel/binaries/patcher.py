@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import lief
 import pefile
 
 from condawheel.binaries import codesign
@@ -220,6 +219,9 @@ def _apply_elf(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
 
 
 def _apply_macho(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
+    # LIEF is large (tens of MB resident); only Mach-O edits need it.
+    import lief
+
     dylib = lief.MachO.LoadCommand.TYPE.ID_DYLIB
     # The file was checked by read_macho; LIEF's own complaints would go to stderr.
     with lief.logging.level_scope(lief.logging.LEVEL.OFF):
