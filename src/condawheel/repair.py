@@ -21,9 +21,11 @@ from condawheel.tags import FoundBinary, platform_tag, subdir_for_platform_tag
 from condawheel.wheelfile import WheelInput
 from condawheel.writer import WheelWriter, zip_timestamp
 
+# delvewheel writes its patch with the file's own line endings.
 _DELVEWHEEL_PATCH = re.compile(
-    rb"\n?# start delvewheel patch\n.*?# end delvewheel patch\n", re.DOTALL
+    rb"(\r?\n)?# start delvewheel patch\r?\n.*?# end delvewheel patch(\r?\n)", re.DOTALL
 )
+_PE_NAMES = (".pyd", ".dll", ".exe")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,7 +136,9 @@ def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path
         fmt = sniff(head)
         if fmt is None:
             continue
-        path = scratch / f"{number}-{Path(member).name}"
+        # The file keeps its own name: a re-signed Mach-O takes it as its identifier.
+        path = scratch / str(number) / Path(member).name
+        path.parent.mkdir()
         with path.open("wb") as out:
             out.write(head)
             for chunk in chunks:
@@ -143,7 +147,8 @@ def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path
             try:
                 found[member] = (path, read_binary(stream, fmt))
             except BinaryReadError as exc:
-                if fmt.value != "pe":  # "MZ" starts many files that are not PE
+                # "MZ" starts many files that are not PE; one named like a DLL must be.
+                if fmt.value != "pe" or member.lower().endswith(_PE_NAMES):
                     raise BadInputError(f"{source.label}: {member}: {exc}") from None
     return found
 
@@ -171,7 +176,10 @@ def _write(
     options: RepairOptions,
 ) -> None:
     removed = set(plan.remove)
-    removed_dirs = {name.rsplit("/", 1)[0] for name in removed if "/" in name}
+    # A folder of copies is gone only when no binary is left in it; then delvewheel's
+    # load-order file and its __init__ patch, which point at the folder, go too.
+    left = {name.rpartition("/")[0] for name in binaries}
+    emptied = {name.rpartition("/")[0] for name in removed} - left
     tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     date_time = zip_timestamp(None) if epoch else source.date_time()
@@ -180,8 +188,10 @@ def _write(
             if member in removed or member == f"{source.dist_info}/RECORD":
                 continue
             directory, _, base = member.rpartition("/")
-            if base.startswith(".load-order-") and directory in removed_dirs:
+            if base.startswith(".load-order-") and directory in emptied:
                 continue  # delvewheel's list of the DLLs just removed
+            if member == f"{source.dist_info}/DELVEWHEEL" and emptied:
+                continue  # delvewheel's record of what it vendored
             executable = source.is_executable(member)
             if member in binaries:
                 with binaries[member][0].open("rb") as stream:
@@ -191,8 +201,9 @@ def _write(
                 writer.write_bytes(member, data)
             elif member == f"{source.dist_info}/WHEEL":
                 writer.write_bytes(member, retag_wheel_file(source.read(member), tags))
-            elif base == "__init__.py" and removed_dirs:
-                writer.write_bytes(member, _DELVEWHEEL_PATCH.sub(b"\n", source.read(member)))
+            elif base == "__init__.py" and emptied:
+                text = _DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", source.read(member))
+                writer.write_bytes(member, text)
             else:
                 with source.stream(member) as stream:
                     writer.write_stream(member, stream, executable=executable)
