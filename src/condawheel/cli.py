@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from condawheel import __version__, main_convert, main_inspect, main_repair
+from condawheel import __version__, main_convert, main_inspect, main_install, main_repair
 from condawheel.exceptions import CondawheelError
 
 _DESCRIPTION = """\
@@ -16,6 +16,7 @@ Turn conda packages into wheels that use conda's shared libraries.
   condawheel inspect pkg.conda          what convert would do, and why
   condawheel convert pkg.conda -w dist  write the wheel
   condawheel repair foo.whl -w out      make a built wheel use conda's libraries
+  condawheel install foo.whl            install conda-tagged wheels into $CONDA_PREFIX
 
 Exit codes: 0 done, 1 internal error, 2 bad input or configuration, 3 nothing to do.
 Settings may also live in [tool.condawheel] in pyproject.toml; flags override them.
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"condawheel {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (main_convert, main_inspect, main_repair):
+    for module in (main_convert, main_inspect, main_repair, main_install):
         module.configure_parser(commands)
     return parser
 
