@@ -113,7 +113,7 @@ def _python_version(python: str) -> str:
     return out.stdout.strip()
 
 
-def _index(channel: Path) -> None:
+def index_channel(channel: Path) -> None:
     from rattler.index import index_fs
 
     (channel / "noarch").mkdir(parents=True, exist_ok=True)  # a channel always has noarch/
@@ -168,7 +168,7 @@ def build_recipes(
             remote = [url for url in recorder.downloads if not url.startswith("file:")]
             if remote:
                 raise RecipeBuildError(f"{path}: the build downloaded {remote}")
-    _index(output_dir)
+    index_channel(output_dir)
     return output_dir
 
 

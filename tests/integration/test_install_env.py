@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import create_environment, find_package, sample_channel
+from channel import create_environment, find_package, index_channel, sample_channel
 from compilers import requires_gcc
 from condaenv import PY, files_only, make_env, pip_uninstall, site_packages, snapshot
 from condawheel.convert import convert
@@ -199,7 +199,7 @@ def test_corpus_noarch_packages(corpus: Path, tmp_path: Path) -> None:
         for name in ("wheel-0.45.1-pyhd8ed1ab_1.conda", "setuptools-80.9.0-pyhff2d567_0.conda")
     ]
     prefix = make_env(tmp_path)
-    done = _cli(tmp_path, "--prefix", prefix, "--no-deps", *wheels)
+    done = _cli(tmp_path, "--prefix", prefix, *wheels)
     assert done.returncode == 0, done.stderr
     run = _env_python(
         prefix, "import setuptools, wheel; print(wheel.__version__, setuptools.__version__)"
@@ -219,7 +219,21 @@ def test_corpus_linux_library(corpus: Path, tmp_path: Path) -> None:
     line = _refused(prefix, wheel)
     assert "conda install -p" in line and '"libgcc-ng >=12"' in line
 
-    done = _cli(tmp_path, "--prefix", prefix, "--no-deps", wheel)
+    # What it needs is in the corpus too: an environment made from a temporary channel
+    # of those packages meets the requirement, with no --no-deps.
+    channel = tmp_path / "corpus-channel"
+    (channel / "linux-64").mkdir(parents=True)
+    for name in (
+        "_libgcc_mutex-0.1-conda_forge.tar.bz2",
+        "_openmp_mutex-4.5-2_gnu.tar.bz2",
+        "libgcc-14.2.0-h77fa898_1.conda",
+        "libgcc-ng-14.2.0-h69a702a_1.conda",
+        "libgomp-14.2.0-h77fa898_1.conda",
+    ):
+        shutil.copy(corpus / "real" / "linux-64" / name, channel / "linux-64" / name)
+    index_channel(channel)
+    prefix = _rattler_env(tmp_path / "with-deps", channel, ["libgcc-ng >=12"])
+    done = _cli(tmp_path, "--prefix", prefix, wheel)
     assert done.returncode == 0, done.stderr
     run = _env_python(
         prefix,
