@@ -15,10 +15,7 @@ import hashlib
 import io
 import logging
 import os
-import re
-import shutil
-import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from email.message import Message
 from pathlib import Path
@@ -29,27 +26,26 @@ from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
 from installer.sources import WheelFile
 from installer.utils import parse_entrypoints
-from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
 from condawheel.environment import CondaEnvironment, Distribution
 from condawheel.exceptions import BadInputError, CondawheelError
+from condawheel.install_checks import (
+    Check,
+    check_batch,
+    check_dist,
+    check_external,
+    check_python,
+    check_tags,
+)
 from condawheel.placeholders import PREFIX_MANIFEST, PlaceholderFile, read_manifest, replace_in_file
-from condawheel.tags import subdir_for_platform_tag
+from condawheel.transaction import RollbackError, Transaction
 from condawheel.wheelfile import WheelInput, WheelName
 
 logger = logging.getLogger(__name__)
 
 #: What `INSTALLER` says, so that pip and others know who installed the distribution.
 INSTALLER_NAME = b"condawheel\n"
-_EXTERNAL = re.compile(r"^\s*([^\s(;]+)\s*(?:\(([^)]*)\))?\s*(?:;(.*))?$")
-_FLOOR = re.compile(r"^conda_(linux|macosx)_(\d+)_(\d+)_")
-
-
-class RollbackError(CondawheelError):
-    """An installation failed and the environment could not be fully restored."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -58,20 +54,6 @@ class InstallOptions:
     no_deps: bool = False
     #: Install into an environment marked EXTERNALLY-MANAGED (PEP 668) all the same.
     break_system_packages: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Check:
-    """One thing checked before installing, and its verdict."""
-
-    #: The wheel's file name, or "" for a check of the environment.
-    wheel: str
-    what: str
-    ok: bool
-    detail: str
-    #: What fixes it: a conda spec (`conda install`) or a requirement (`pip install`).
-    conda_fix: str | None = None
-    pip_fix: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,15 +143,15 @@ def plan_install(
         )
     read = [_read_wheel(path, environment) for path in wheels]
     plans = [plan for plan, _ in read]
-    checks.extend(_check_batch(plans))
+    checks.extend(check_batch(plans))
     batch = {plan.name: plan.version for plan in plans}
     for plan, metadata in read:
         label = plan.wheel.name
-        checks.append(_check_tags(label, plan.filename, environment))
-        checks.extend(_check_python(label, metadata, environment))
+        checks.append(check_tags(label, plan.filename, environment))
+        checks.extend(check_python(label, metadata, environment))
         if not options.no_deps:
-            checks.extend(_check_external(label, metadata, environment))
-            checks.extend(_check_dist(label, metadata, environment, batch))
+            checks.extend(check_external(label, metadata, environment))
+            checks.extend(check_dist(label, metadata, environment, batch))
     placed = []
     for plan in plans:
         plan, found = _place(plan, environment)
@@ -185,7 +167,7 @@ def install(plan: InstallPlan) -> InstallResult:
     environment = plan.environment
     rewritten: list[Path] = []
     try:
-        with _Transaction() as transaction:
+        with Transaction() as transaction:
             for wheel in plan.wheels:
                 _uninstall(wheel, transaction, environment.prefix)
                 for path in wheel.overwrites:
@@ -303,198 +285,6 @@ def _scripts(entry_points: str | None, environment: CondaEnvironment) -> list[st
 # -- checks --------------------------------------------------------------------
 
 
-def _check_batch(plans: Sequence[WheelPlan]) -> list[Check]:
-    seen: dict[str, str] = {}
-    written: dict[str, str] = {}
-    checks = []
-    for plan in plans:
-        for path in plan.destinations.values():
-            other = written.setdefault(os.path.normpath(path), plan.wheel.name)
-            if other != plan.wheel.name and plan.name not in seen:
-                detail = f"{path} is also written by {other}; install them separately"
-                checks.append(Check(wheel=plan.wheel.name, what="files", ok=False, detail=detail))
-                break
-        if plan.name in seen:
-            checks.append(
-                Check(
-                    wheel=plan.wheel.name,
-                    what="distribution",
-                    ok=False,
-                    detail=f"{plan.name} is also installed by {seen[plan.name]}; give one wheel",
-                )
-            )
-        seen[plan.name] = plan.wheel.name
-    return checks
-
-
-def _check_tags(label: str, name: WheelName, environment: CondaEnvironment) -> Check:
-    supported = set(environment.supported_tags())
-    fitting = sorted(str(t) for t in name.tags & supported)
-    if fitting:
-        return Check(wheel=label, what="tags", ok=True, detail=f"tag {fitting[0]} fits")
-    pairs = {(t.interpreter, t.abi) for t in supported}
-    platforms = {t.platform for t in supported}
-    reasons = []
-    if not any((t.interpreter, t.abi) in pairs for t in name.tags):
-        interpreter = environment.interpreter
-        flavour = "t" if interpreter.free_threading else ""
-        reasons.append(
-            f"built for {name.python}-{name.abi}, but the environment's Python is "
-            f"{interpreter.implementation} {interpreter.short_version}{flavour}"
-        )
-    if not any(t.platform in platforms for t in name.tags):
-        reasons.extend(_platform_reason(p, environment) for p in name.platforms)
-    detail = "; ".join(reasons) or f"no tag of {name.python}-{name.abi}-... fits this environment"
-    return Check(wheel=label, what="tags", ok=False, detail=detail)
-
-
-def _platform_reason(platform: str, environment: CondaEnvironment) -> str:
-    if not platform.startswith("conda_"):
-        return (
-            f"platform {platform}: this is not a conda-tagged wheel; install it with pip "
-            "(or convert the conda package with condawheel convert)"
-        )
-    subdir = subdir_for_platform_tag(platform.removeprefix("conda_"))
-    if subdir != environment.subdir:
-        return (
-            f"built for {subdir or platform} ({platform}), this environment is {environment.subdir}"
-        )
-    floor = _FLOOR.match(platform)
-    if floor:
-        system = "glibc" if floor.group(1) == "linux" else "macOS"
-        have = environment.glibc if system == "glibc" else environment.macos
-        has = f"{have[0]}.{have[1]}" if have else "none"
-        return (
-            f"needs {system} {floor.group(2)}.{floor.group(3)} or newer ({platform}), "
-            f"this system has {has}"
-        )
-    return f"platform {platform} does not fit this environment ({environment.subdir})"
-
-
-def _check_python(label: str, metadata: Message, environment: CondaEnvironment) -> list[Check]:
-    requires = metadata.get("Requires-Python")
-    if not requires:
-        return []
-    version = environment.interpreter.markers["python_full_version"]
-    try:
-        ok = SpecifierSet(requires).contains(version, prereleases=True)
-    except InvalidSpecifier:
-        return [
-            Check(
-                wheel=label,
-                what="requires-python",
-                ok=False,
-                detail=f"Requires-Python {requires!r} is invalid",
-            )
-        ]
-    return [
-        Check(
-            wheel=label,
-            what="requires-python",
-            ok=ok,
-            detail=f"Requires-Python {requires}: the environment's Python is {version}",
-        )
-    ]
-
-
-def _check_external(label: str, metadata: Message, environment: CondaEnvironment) -> list[Check]:
-    checks = []
-    for line in metadata.get_all("Requires-External") or []:
-        found = _EXTERNAL.match(line)
-        if not found:
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="requires-external",
-                    ok=False,
-                    detail=f"cannot read Requires-External {line!r}",
-                )
-            )
-            continue
-        name, spec, marker = found.group(1), (found.group(2) or "").strip(), found.group(3)
-        try:
-            if marker and not Marker(marker).evaluate(dict(environment.interpreter.markers)):
-                continue
-        except InvalidMarker:
-            detail = f"Requires-External {line!r} has an invalid marker"
-            checks.append(Check(wheel=label, what="requires-external", ok=False, detail=detail))
-            continue
-        wanted = f"{name} {spec}".strip()
-        try:
-            matched, named = environment.matching_records(name, spec)
-        except Exception as exc:  # rattler's own parse errors carry no common type
-            first = (str(exc).strip().splitlines() or ["unparsable"])[0]
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="requires-external",
-                    ok=False,
-                    detail=f"Requires-External {line!r}: {first}",
-                )
-            )
-            continue
-        if matched:
-            detail = f"{wanted}: {matched[0].label}"
-            checks.append(Check(wheel=label, what="requires-external", ok=True, detail=detail))
-        elif name.startswith("__"):
-            detail = f"needs {wanted}, which this system does not provide"
-            checks.append(Check(wheel=label, what="requires-external", ok=False, detail=detail))
-        else:
-            state = "a version that does not match is installed" if named else "not installed"
-            detail = f"needs conda package {wanted} ({state})"
-            checks.append(
-                Check(
-                    wheel=label, what="requires-external", ok=False, detail=detail, conda_fix=wanted
-                )
-            )
-    return checks
-
-
-def _check_dist(
-    label: str, metadata: Message, environment: CondaEnvironment, batch: Mapping[str, str]
-) -> list[Check]:
-    available: dict[str, str] = {
-        canonicalize_name(d.name): d.version
-        for d in reversed(environment.interpreter.distributions)
-    }
-    available.update(batch)
-    markers = {**environment.interpreter.markers, "extra": ""}
-    checks = []
-    for line in metadata.get_all("Requires-Dist") or []:
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as exc:
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="requires-dist",
-                    ok=False,
-                    detail=f"invalid Requires-Dist {line!r}: {exc}",
-                )
-            )
-            continue
-        if requirement.marker and not requirement.marker.evaluate(markers):
-            continue
-        version = available.get(canonicalize_name(requirement.name))
-        ok = version is not None and requirement.specifier.contains(version, prereleases=True)
-        if ok:
-            detail = f"{requirement}: {requirement.name} {version}"
-            checks.append(Check(wheel=label, what="requires-dist", ok=True, detail=detail))
-            continue
-        state = f"{version} is installed" if version else "not installed"
-        requirement.marker = None
-        checks.append(
-            Check(
-                wheel=label,
-                what="requires-dist",
-                ok=False,
-                detail=f"needs Python distribution {requirement} ({state})",
-                pip_fix=str(requirement),
-            )
-        )
-    return checks
-
-
 def _place(plan: WheelPlan, environment: CondaEnvironment) -> tuple[WheelPlan, list[Check]]:
     """What installing the wheel replaces, and whether a conda package owns any of it."""
     label = plan.wheel.name
@@ -593,7 +383,7 @@ def _record_files(dist_info: Path) -> tuple[Path, ...] | None:
 # -- carrying it out -----------------------------------------------------------
 
 
-def _uninstall(wheel: WheelPlan, transaction: _Transaction, prefix: Path) -> None:
+def _uninstall(wheel: WheelPlan, transaction: Transaction, prefix: Path) -> None:
     """Remove the replaced distribution's files, and the folders they leave empty below
     the scheme's folders, as pip does."""
     for path in wheel.removes:
@@ -653,74 +443,3 @@ def _rewrite_record(record: Path, root: Path, changed: Iterable[Path]) -> None:
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerows(rows)
     record.write_text(out.getvalue(), encoding="utf-8")
-
-
-class _Transaction:
-    """Every change made to the environment, with how to undo it; replaced files wait in
-    a temporary directory until the whole installation has succeeded."""
-
-    def __init__(self) -> None:
-        self._undo: list[Callable[[], None]] = []
-        self._backup = Path(tempfile.mkdtemp(prefix="condawheel-install-"))
-
-    def __enter__(self) -> _Transaction:
-        return self
-
-    def __exit__(self, kind: object, exc: BaseException | None, traceback: object) -> None:
-        if exc is None:
-            shutil.rmtree(self._backup, ignore_errors=True)
-            return
-        failed = self._rollback()
-        if failed:
-            raise RollbackError(
-                f"installation failed ({exc}) and could not be fully undone: {failed[0]}; "
-                f"the replaced files are kept in {self._backup}"
-            ) from exc
-        shutil.rmtree(self._backup, ignore_errors=True)
-
-    def remove(self, path: Path) -> None:
-        """Move ``path`` (a file or link) out of the way, to be put back on failure."""
-        if not os.path.lexists(path):  # another wheel of the call removed it already
-            return
-        kept = self._backup / str(len(self._undo))
-        shutil.move(path, kept)
-
-        def restore() -> None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(kept, path)
-
-        self._undo.append(restore)
-
-    def remove_empty_dir(self, directory: Path) -> None:
-        mode = directory.stat().st_mode & 0o7777
-        directory.rmdir()
-
-        def restore() -> None:
-            directory.mkdir(parents=True, exist_ok=True)
-            directory.chmod(mode)
-
-        self._undo.append(restore)
-
-    def create(self, path: Path) -> None:
-        """``path`` is about to be written: make its missing folders, and on failure
-        remove both."""
-        missing = []
-        parent = path.parent
-        while not parent.exists():
-            missing.append(parent)
-            parent = parent.parent
-        for directory in reversed(missing):
-            directory.mkdir()
-            self._undo.append(directory.rmdir)
-        self._undo.append(lambda: path.unlink(missing_ok=True))
-
-    def _rollback(self) -> list[str]:
-        failed = []
-        for undo in reversed(self._undo):
-            try:
-                undo()
-            except OSError as exc:
-                logger.warning("could not undo a change: %s", exc)
-                failed.append(str(exc))
-        self._undo.clear()
-        return failed
