@@ -8,8 +8,13 @@ import sys
 from pathlib import Path
 
 
-def run_cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
+def run_cli(
+    cwd: Path, *args: str | Path, conda_prefix: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``condawheel ARGS...``, seeing no active conda environment but ``conda_prefix``."""
+    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "SOURCE_DATE_EPOCH")}
+    if conda_prefix is not None:
+        env["CONDA_PREFIX"] = str(conda_prefix)
     return subprocess.run(
         [sys.executable, "-m", "condawheel", *map(str, args)],
         cwd=cwd,

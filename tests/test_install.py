@@ -20,6 +20,7 @@ import pytest
 import rattler
 
 from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder
+from clirun import run_cli
 from condaenv import (
     PY,
     add_record,
@@ -161,18 +162,7 @@ def _hash(data: bytes) -> str:
 def _cli(
     cwd: Path, *args: str | Path, conda_prefix: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "SOURCE_DATE_EPOCH")}
-    if conda_prefix is not None:
-        env["CONDA_PREFIX"] = str(conda_prefix)
-    return subprocess.run(
-        [sys.executable, "-m", "condawheel", "install", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(cwd, "install", *args, conda_prefix=conda_prefix)
 
 
 def _one_line(stderr: str) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from channel import create_environment, find_package, index_channel, sample_channel
+from clirun import run_cli
 from compilers import requires_gcc
 from condaenv import PY, files_only, make_env, pip_uninstall, site_packages, snapshot
 from condawheel.convert import convert
@@ -32,17 +33,10 @@ ARCH = platform.machine()
 OTHER_ARCH = "aarch64" if ARCH == "x86_64" else "x86_64"
 
 
-def _cli(cwd: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "SOURCE_DATE_EPOCH")}
-    return subprocess.run(
-        [sys.executable, "-m", "condawheel", "install", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
+def _cli(
+    cwd: Path, *args: str | Path, conda_prefix: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return run_cli(cwd, "install", *args, conda_prefix=conda_prefix)
 
 
 def _env_python(prefix: Path, code: str) -> subprocess.CompletedProcess[str]:
