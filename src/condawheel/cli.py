@@ -7,7 +7,14 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from condawheel import __version__, main_convert, main_inspect, main_install, main_repair
+from condawheel import (
+    __version__,
+    main_cibuildwheel,
+    main_convert,
+    main_inspect,
+    main_install,
+    main_repair,
+)
 from condawheel.exceptions import CondawheelError
 
 _DESCRIPTION = """\
@@ -32,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"condawheel {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (main_convert, main_inspect, main_repair, main_install):
+    for module in (main_convert, main_inspect, main_repair, main_install, main_cibuildwheel):
         module.configure_parser(commands)
     return parser
 
