@@ -19,7 +19,7 @@ from compilers import compile_python_extension, compile_shared_library, requires
 from condawheel.binaries import read_binary
 from condawheel.convert import convert, inspect_package
 from condawheel.plan import ConvertOptions
-from validator import install_into_prefix, install_wheel, validate_wheel
+from validator import install_into_prefix, install_wheel, run_in_site, validate_wheel
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 CP = f"cp{sys.version_info.major}{sys.version_info.minor}"
@@ -149,14 +149,7 @@ def test_extension_package(native: dict[str, Path], tmp_path: Path, fmt: str) ->
     site = install_into_prefix(result.wheel, prefix)
     assert (prefix / "lib" / "libfoo.so.1").is_file()
     assert (prefix / "etc" / "fast.conf").is_file()
-    out = subprocess.run(
-        [sys.executable, "-c", "import fastthing; print(fastthing.answer())"],
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "42"
+    assert run_in_site(site, "import fastthing; print(fastthing.answer())") == "42"
     tool = (prefix / "bin" / "fast-tool").read_text()
     assert tool.startswith(f"#!{sys.executable}")
 
@@ -409,11 +402,4 @@ def test_vendored_library_is_replaced_by_the_conda_dependency(tmp_path: Path) ->
     assert (vendored, "DEPENDENCY", "libfoo") in uses
 
     site = install_into_prefix(result.wheel, prefix)
-    out = subprocess.run(
-        [sys.executable, "-c", "import fastthing; print(fastthing.answer())"],
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "42"
+    assert run_in_site(site, "import fastthing; print(fastthing.answer())") == "42"

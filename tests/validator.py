@@ -413,3 +413,18 @@ def install_into_prefix(path: Path, prefix: Path) -> Path:
     with WheelFile.open(path) as source:
         install(source, destination, additional_metadata={})
     return site
+
+
+def run_in_site(site: Path, code: str) -> str:
+    """Run ``code`` with this Python and only ``site`` on its path (no LD_LIBRARY_PATH,
+    so shared libraries are found the way the installed files say); return stdout."""
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()

@@ -15,7 +15,7 @@ import pytest
 from compilers import compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
 from condawheel.repair import RepairOptions, repair
-from validator import install_into_prefix, validate_wheel
+from validator import install_into_prefix, run_in_site, validate_wheel
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -124,14 +124,7 @@ def _check_repaired(wheel: Path, prefix: Path, tmp_path: Path) -> None:
     shutil.copytree(prefix, env_prefix, symlinks=True)
     site = install_into_prefix(wheel, env_prefix)
     assert not list(site.glob("fastfoo.libs"))
-    out = subprocess.run(
-        [sys.executable, "-c", "import fastfoo; print(fastfoo.answer())"],
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert out.stdout.strip() == "42"
+    assert run_in_site(site, "import fastfoo; print(fastfoo.answer())") == "42"
 
 
 @requires_gcc
