@@ -17,11 +17,7 @@ from types import TracebackType
 from typing import Protocol
 
 from condawheel.binaries.patcher import BinaryEdits, apply_edits
-from condawheel.writer import CHUNK, RecordEntry
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
+from condawheel.writer import CHUNK, Readable, RecordEntry
 
 
 class Sink(Protocol):

@@ -41,6 +41,7 @@ def check_libraries(
     (found in what ``known`` describes), the platform, or nothing."""
     if not binaries:
         return LibraryCheck()
+    index = LibraryIndex.from_known(known)
     platform = plan.package.platform
     if platform not in _PLATFORMS:
         # A noarch package may still carry binaries (Windows launchers): judge each
@@ -50,7 +51,7 @@ def check_libraries(
             for fmt, os_name in _FORMAT_PLATFORMS.items()
             for use in plan_devendoring(
                 {b.path: b.info for b in binaries if b.info.format is fmt},
-                index=LibraryIndex.from_known(known),
+                index=index,
                 declared=(),
                 platform=os_name,
                 installed_root=_installed_root(plan),
@@ -64,7 +65,7 @@ def check_libraries(
     ]
     result = plan_devendoring(
         {b.path: b.info for b in binaries},
-        index=LibraryIndex.from_known(known),
+        index=index,
         declared=declared,
         platform=platform,
         installed_root=_installed_root(plan),

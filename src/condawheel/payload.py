@@ -27,9 +27,9 @@ from condawheel.metadata import script_names
 from condawheel.package import CondaPackage, PathEntry, PathType
 from condawheel.plan import Plan
 from condawheel.scripts import rewrite_shebang
-from condawheel.source import UNTRUSTED, Member, MemberKind, PackageSource, Readable
+from condawheel.source import UNTRUSTED, Member, MemberKind, PackageSource
 from condawheel.tags import FoundBinary
-from condawheel.writer import RecordEntry
+from condawheel.writer import Readable, RecordEntry
 
 #: Scripts up to this size wait in memory until the entry point names are known.
 _HELD_SCRIPT_BYTES = 1024 * 1024

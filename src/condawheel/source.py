@@ -15,12 +15,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from conda_package_streaming.package_streaming import stream_conda_component
 
 from condawheel.exceptions import BadInputError
 from condawheel.package import clean_path
+from condawheel.writer import Readable
 
 try:  # pragma: no cover - which module exists depends on the Python version
     from compression.zstd import ZstdError  # type: ignore[import-not-found]
@@ -56,10 +57,6 @@ _ARCHIVE_ERRORS = (
 SUFFIXES = (".conda", ".tar.bz2")
 #: What to do about a package that tries to write outside its prefix.
 UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
-
-
-class Readable(Protocol):
-    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class MemberKind(enum.Enum):
