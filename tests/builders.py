@@ -459,3 +459,20 @@ def _tar(members: Iterable[tuple[tarfile.TarInfo, bytes]]) -> bytes:
         for info, data in members:
             tar.addfile(info, io.BytesIO(data) if info.type == tarfile.REGTYPE else None)
     return buffer.getvalue()
+
+
+def move_to_end(package: Path, names: Iterable[str]) -> Path:
+    """Rewrite a .tar.bz2 so that the members ``names`` follow the payload, as old
+    tools wrote `info/` files."""
+    last = set(names)
+    with tarfile.open(package, "r:bz2") as tar:
+        members = [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar]  # type: ignore[union-attr]
+    ordered = [m for m in members if m[0].name not in last] + [
+        m for m in members if m[0].name in last
+    ]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as out:
+        for member, data in ordered:
+            out.addfile(member, io.BytesIO(data))
+    package.write_bytes(bz2.compress(buffer.getvalue()))
+    return package

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder
+from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder, move_to_end
 from compilers import compile_python_extension, compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
 from condawheel.convert import convert, inspect_package
@@ -295,25 +295,6 @@ def test_site_packages_of_the_running_python_is_recognised() -> None:
     assert purelib.name == "site-packages"
 
 
-def _reorder_tar_bz2(package: Path, last: tuple[str, ...]) -> Path:
-    """Rewrite a .tar.bz2 so that the ``last`` members come after the payload."""
-    import bz2
-    import io
-    import tarfile
-
-    with tarfile.open(package, "r:bz2") as tar:
-        members = [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar]  # type: ignore[union-attr]
-    ordered = [m for m in members if m[0].name not in last] + [
-        m for m in members if m[0].name in last
-    ]
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as out:
-        for member, data in ordered:
-            out.addfile(member, io.BytesIO(data))
-    package.write_bytes(bz2.compress(buffer.getvalue()))
-    return package
-
-
 def _noarch_with_entry_point(tmp_path: Path) -> Path:
     builder = CondaPackageBuilder(name="late", version="1.0", noarch="python")
     builder.add_file("site-packages/late.py", "def main():\n    pass\n")
@@ -330,7 +311,7 @@ def _passes(positions: list[int]) -> int:
 
 
 def test_tar_bz2_with_info_first_is_read_in_one_pass(tmp_path: Path) -> None:
-    package = _reorder_tar_bz2(
+    package = move_to_end(
         _noarch_with_entry_point(tmp_path), ("info/link.json", "info/licenses/LICENSE")
     )
     positions: list[int] = []
@@ -343,7 +324,7 @@ def test_tar_bz2_with_info_first_is_read_in_one_pass(tmp_path: Path) -> None:
 
 
 def test_tar_bz2_with_paths_json_last_is_read_twice(tmp_path: Path) -> None:
-    package = _reorder_tar_bz2(_noarch_with_entry_point(tmp_path), ("info/paths.json",))
+    package = move_to_end(_noarch_with_entry_point(tmp_path), ("info/paths.json",))
     positions: list[int] = []
     result = convert(package, tmp_path / "dist", on_progress=positions.append)
     assert _passes(positions) == 2

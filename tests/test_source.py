@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import bz2
-import io
 import json
 import random
 import shutil
@@ -13,7 +11,7 @@ from typing import Literal
 
 import pytest
 
-from builders import CondaPackageBuilder
+from builders import CondaPackageBuilder, move_to_end
 from condawheel.exceptions import BadInputError
 from condawheel.source import Member, MemberKind, PackageSource, is_conda_package
 
@@ -183,16 +181,7 @@ def test_tar_bz2_info_after_the_payload_is_collected(tmp_path: Path) -> None:
     package = builder.build(tmp_path, fmt="tar.bz2")
     # Move link.json and the licences behind the payload, as old tools wrote them.
     late = ("info/link.json", "info/licenses/LICENSE", "info/licenses/vendor/NOTICE")
-    with tarfile.open(package, "r:bz2") as tar:
-        members = [(m, tar.extractfile(m).read() if m.isfile() else b"") for m in tar]  # type: ignore[union-attr]
-    ordered = [m for m in members if m[0].name not in late] + [
-        m for m in members if m[0].name in late
-    ]
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as out:
-        for member, data in ordered:
-            out.addfile(member, io.BytesIO(data))
-    package.write_bytes(bz2.compress(buffer.getvalue()))
+    move_to_end(package, late)
 
     positions: list[int] = []
     source = PackageSource(package, on_read=positions.append)
