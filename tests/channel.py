@@ -31,7 +31,9 @@ __all__ = [
     "RecipeBuildError",
     "build_recipes",
     "create_environment",
+    "failing_recipe",
     "find_package",
+    "offline",
     "sample_channel",
 ]
 
@@ -74,7 +76,7 @@ class _Recorder:
 
 
 @contextmanager
-def _offline(cache_dir: Path) -> Iterator[None]:
+def offline(cache_dir: Path) -> Iterator[None]:
     """Rattler's cache in ``cache_dir``, and any HTTP(S) connection refused."""
     saved = {name: os.environ.get(name) for name in (*_PROXY_VARIABLES, "NO_PROXY", "no_proxy")}
     saved["RATTLER_CACHE_DIR"] = os.environ.get("RATTLER_CACHE_DIR")
@@ -147,7 +149,7 @@ def build_recipes(
     python = str(python)
     variants = VariantConfig({"python_exe": [python], "python_version": [_python_version(python)]})
     urls = [output_dir.as_uri(), *_file_channels(channels)]
-    with _offline(cache_dir):
+    with offline(cache_dir):
         for recipe in recipes:
             path = Path(recipe) if isinstance(recipe, Path) else RECIPES_SAMPLE / recipe
             if path.is_dir():
@@ -170,6 +172,18 @@ def build_recipes(
                 raise RecipeBuildError(f"{path}: the build downloaded {remote}")
     index_channel(output_dir)
     return output_dir
+
+
+def failing_recipe(folder: Path) -> Path:
+    """A recipe whose build script reports a compiler error and exits 3."""
+    folder.mkdir(parents=True)
+    (folder / "recipe.yaml").write_text(
+        "package: {name: broken, version: '1.0'}\n"
+        "build:\n  script:\n"
+        "    - echo 'broken.c:1 error - expected a semicolon' >&2\n"
+        "    - exit 3\n"
+    )
+    return folder
 
 
 def find_package(channel: Path, name: str) -> Path:
@@ -234,7 +248,7 @@ def create_environment(
                 raise
             await install(requested_specs=[spec._match_spec for spec in requested])
 
-    with _offline(cache_dir):
+    with offline(cache_dir):
         asyncio.run(solve_and_install())
     return prefix
 

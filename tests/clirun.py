@@ -5,23 +5,32 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
 def run_cli(
-    cwd: Path, *args: str | Path, conda_prefix: Path | None = None
+    cwd: Path,
+    *args: str | Path,
+    conda_prefix: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
-    """``condawheel ARGS...``, seeing no active conda environment but ``conda_prefix``."""
-    env = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "SOURCE_DATE_EPOCH")}
+    """``condawheel ARGS...``, seeing no active conda environment but ``conda_prefix``;
+    ``env`` adds to (or overrides) the environment."""
+    environ = {
+        k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", "SOURCE_DATE_EPOCH")
+    }
     if conda_prefix is not None:
-        env["CONDA_PREFIX"] = str(conda_prefix)
+        environ["CONDA_PREFIX"] = str(conda_prefix)
+    environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "condawheel", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
-        timeout=120,
-        env=env,
+        timeout=timeout,
+        env=environ,
         check=False,
     )
 

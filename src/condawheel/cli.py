@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from condawheel import (
     __version__,
+    main_build,
     main_cibuildwheel,
     main_convert,
     main_inspect,
@@ -23,6 +24,7 @@ Turn conda packages into wheels that use conda's shared libraries.
   condawheel inspect pkg.conda          what convert would do, and why
   condawheel convert pkg.conda -w dist  write the wheel
   condawheel repair foo.whl -w out      make a built wheel use conda's libraries
+  condawheel build recipe/ -w dist      build a conda recipe, convert what it made
   condawheel install foo.whl            install conda-tagged wheels into $CONDA_PREFIX
 
 Exit codes: 0 done, 1 internal error, 2 bad input or configuration, 3 nothing to do.
@@ -39,7 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"condawheel {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (main_convert, main_inspect, main_repair, main_install, main_cibuildwheel):
+    for module in (
+        main_convert,
+        main_inspect,
+        main_repair,
+        main_build,
+        main_install,
+        main_index,
+        main_cibuildwheel,
+    ):
         module.configure_parser(commands)
     return parser
 

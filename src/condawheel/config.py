@@ -44,7 +44,7 @@ def load_config(project_dir: Path) -> dict[str, Any]:
     if not all(isinstance(item, str) for item in table.get("with", [])):
         raise ConfigurationError(f"{pyproject}: [tool.condawheel] with must be a list of paths")
     config.update(table)
-    for key in ("output-dir", "name-map"):
+    for key in ("output-dir", "name-map", "recipe"):
         if config[key] and key in table:
             config[key] = str(project_dir / config[key])
     if "with" in table:

@@ -12,6 +12,18 @@ from condawheel.source import is_conda_package
 
 
 def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    add_conversion_flags(parser)
+    parser.add_argument(
+        "packages",
+        nargs="+",
+        type=Path,
+        metavar="PKG",
+        help=".conda or .tar.bz2 files, or folders holding them",
+    )
+
+
+def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that shape a conversion, for every command that converts."""
     parser.add_argument(
         "--with",
         dest="with_sources",
@@ -47,13 +59,6 @@ def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
         "dependencies (see --with) nor the platform provides",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    parser.add_argument(
-        "packages",
-        nargs="+",
-        type=Path,
-        metavar="PKG",
-        help=".conda or .tar.bz2 files, or folders holding them",
-    )
 
 
 def convert_options(args: argparse.Namespace) -> ConvertOptions:

@@ -26,3 +26,21 @@ def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[
     with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
         task = progress.add_task(label, total=total)
         yield lambda n: progress.update(task, completed=n)
+
+
+@contextmanager
+def log_display(label: str, *, enabled: bool, echo: bool) -> Iterator[Callable[[str], None]]:
+    """Yield a callback taking log lines.
+
+    ``echo`` prints every line to stderr (for CI logs and ``-v``); otherwise, on a
+    terminal, a spinner shows the latest line under ``label``.
+    """
+    if echo:
+        yield lambda line: print(line, file=sys.stderr, flush=True)
+        return
+    if not enabled or not sys.stderr.isatty():
+        yield lambda _line: None
+        return
+    console = Console(stderr=True)
+    with console.status(label) as status:
+        yield lambda line: status.update(f"{label}: {line[: console.width - len(label) - 6]}")

@@ -1,0 +1,145 @@
+"""Conda recipes and the local channel that builds publish into.
+
+A recipe directory holds ``recipe.yaml`` (rattler-build) or ``meta.yaml`` (conda-build).
+What a build produced is copied into ``OUTDIR/conda/<subdir>/`` and the channel is
+indexed again, so that a later build can use it with ``--channel file://OUTDIR/conda``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from condawheel.exceptions import BadInputError, ConfigurationError
+
+Tool = Literal["rattler-build", "conda-build"]
+
+_RECIPE_FILES: tuple[tuple[str, Tool], ...] = (
+    ("recipe.yaml", "rattler-build"),
+    ("meta.yaml", "conda-build"),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    """A recipe file and the tool that builds it."""
+
+    path: Path
+    tool: Tool
+
+    @property
+    def directory(self) -> Path:
+        return self.path.parent
+
+    @classmethod
+    def find(cls, path: Path) -> Recipe:
+        """The recipe at ``path``: a recipe file, or a directory holding one.
+
+        A directory with both files is built by rattler-build, the default tool.
+        """
+        path = path.resolve()
+        if path.is_file():
+            for name, tool in _RECIPE_FILES:
+                if path.name == name:
+                    return cls(path=path, tool=tool)
+            raise BadInputError(f"{path}: not a recipe; name recipe.yaml or meta.yaml")
+        if path.is_dir():
+            for name, tool in _RECIPE_FILES:
+                if (path / name).is_file():
+                    return cls(path=path / name, tool=tool)
+            raise BadInputError(
+                f"{path}: no recipe.yaml (rattler-build) or meta.yaml (conda-build) in it"
+            )
+        raise BadInputError(f"{path}: no such recipe directory")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildOptions:
+    """How to build: channels to solve from, variant overrides, the target subdir."""
+
+    channels: tuple[str, ...] = ()
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    variant_files: tuple[Path, ...] = ()
+    target_platform: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltPackages:
+    """What one recipe build produced, in the output channel.
+
+    ``host_prefixes`` are the build's host environments (with their ``conda-meta``
+    records): they say who provides each library the packages link. They live in a
+    scratch directory that is removed once the build's context ends.
+    """
+
+    packages: tuple[Path, ...]
+    host_prefixes: tuple[Path, ...] = ()
+
+
+class BuildFailedError(BadInputError):
+    """The recipe did not build; ``log_tail`` holds the last lines of its log."""
+
+    def __init__(self, message: str, log_tail: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.log_tail = tuple(log_tail)
+
+
+def parse_variants(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """``KEY=VALUE`` pairs; a key given twice builds both values, as a variant list."""
+    variants: dict[str, list[str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigurationError(f"--variant {item!r}: write KEY=VALUE, e.g. python=3.12")
+        variants.setdefault(key.strip(), []).append(value.strip())
+    return {key: tuple(values) for key, values in variants.items()}
+
+
+def channel_url(channel: str) -> str:
+    """A channel as rattler takes it: a name or URL as given, a local path as file://."""
+    if "://" in channel:
+        return channel
+    path = Path(channel).expanduser()
+    if path.is_absolute() or channel.startswith(".") or path.is_dir():
+        return path.resolve().as_uri()
+    return channel  # a channel name, such as conda-forge
+
+
+def publish_to_channel(packages: Iterable[Path], channel: Path) -> tuple[Path, ...]:
+    """Copy ``packages`` (each in a ``<subdir>/`` folder) into ``channel`` and index it.
+
+    Each copy is written to a temporary name and renamed, so the channel never holds a
+    partial package. Returns the packages' paths in the channel.
+    """
+    published = []
+    for package in packages:
+        target_dir = channel / package.parent.name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=target_dir)
+        os.close(fd)
+        try:
+            shutil.copyfile(package, tmp)
+            Path(tmp).replace(target_dir / package.name)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        published.append(target_dir / package.name)
+    index_channel(channel)
+    return tuple(published)
+
+
+def index_channel(channel: Path) -> None:
+    """Write ``repodata.json`` for every subdir of the local ``channel``, as conda-index does."""
+    from rattler.index import index_fs
+
+    (channel / "noarch").mkdir(parents=True, exist_ok=True)  # a channel always has noarch/
+    asyncio.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
+    with contextlib.suppress(OSError):  # the indexer's scratch folder, when left empty
+        (channel / ".tmp").rmdir()
