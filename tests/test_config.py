@@ -15,6 +15,10 @@ DEFAULTS = {
     "name-map": "",
     "plain-tags": False,
     "overwrite": False,
+    "recipe": "",
+    "channels": [],
+    "target-platform": "",
+    "variants": {},
 }
 
 
@@ -111,3 +115,36 @@ def test_pyproject_that_is_not_utf8(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError) as raised:
         load_config(tmp_path)
     assert str(path) in str(raised.value)
+
+
+def test_build_settings_are_read_and_the_recipe_is_relative_to_the_project(
+    tmp_path: Path,
+) -> None:
+    write_pyproject(
+        tmp_path,
+        "[tool.condawheel]\n"
+        'recipe = "conda/recipe"\n'
+        'channels = ["conda-forge", "file:///srv/channel"]\n'
+        'target-platform = "linux-aarch64"\n'
+        'variants = { python = ["3.12", "3.13"], numpy = "2" }\n',
+    )
+    config = load_config(tmp_path)
+    assert config["recipe"] == str(tmp_path / "conda" / "recipe")
+    assert config["channels"] == ["conda-forge", "file:///srv/channel"]
+    assert config["target-platform"] == "linux-aarch64"
+    assert config["variants"] == {"python": ["3.12", "3.13"], "numpy": "2"}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("channels = [1]", "channels must be a list of strings"),
+        ("variants = { python = { x = 1 } }", "variants.python must be a string or a list"),
+    ],
+)
+def test_malformed_build_settings_are_configuration_errors(
+    tmp_path: Path, line: str, message: str
+) -> None:
+    write_pyproject(tmp_path, f"[tool.condawheel]\n{line}\n")
+    with pytest.raises(ConfigurationError, match=message):
+        load_config(tmp_path)

@@ -55,7 +55,7 @@ def build(
     options = options or BuildOptions()
     convert_options = convert_options or ConvertOptions()
     recipe = Recipe.find(recipe_path)
-    channel = out_dir.resolve() / CHANNEL_DIR
+    channel = out_dir / CHANNEL_DIR
     runner = build_with_rattler if recipe.tool == "rattler-build" else build_with_conda_build
     with runner(
         recipe, channel, options, on_log=on_log or (lambda _line: None), run_tests=run_tests

@@ -43,6 +43,17 @@ def load_config(project_dir: Path) -> dict[str, Any]:
             )
     if not all(isinstance(item, str) for item in table.get("with", [])):
         raise ConfigurationError(f"{pyproject}: [tool.condawheel] with must be a list of paths")
+    if not all(isinstance(item, str) for item in table.get("channels", [])):
+        raise ConfigurationError(
+            f"{pyproject}: [tool.condawheel] channels must be a list of strings"
+        )
+    for key, value in table.get("variants", {}).items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, str | int | float) for v in values):
+            raise ConfigurationError(
+                f"{pyproject}: [tool.condawheel] variants.{key} must be a string or a list "
+                "of strings"
+            )
     config.update(table)
     for key in ("output-dir", "name-map", "recipe"):
         if config[key] and key in table:

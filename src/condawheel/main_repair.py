@@ -48,7 +48,9 @@ def configure_parser(commands: Any) -> None:
         type=Path,
         metavar="PREFIX",
         help="conda prefix, channel or packages that "
-        "provide libraries (repeatable; default: $CONDA_PREFIX)",
+        "provide libraries (repeatable; default: $CONDA_PREFIX, else the conda environment "
+        "of the wheel's CPython in $CONDAWHEEL_PYTHON_ROOT, default /opt/python, as in "
+        "condawheel's cibuildwheel image)",
     )
     parser.add_argument(
         "--strict",

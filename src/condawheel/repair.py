@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from condawheel.binaries import BinaryInfo, BinaryReadError, read_binary, sniff
 from condawheel.binaries.patcher import apply_edits
 from condawheel.devendor import DevendorPlan, Satisfaction, plan_devendoring
@@ -30,7 +32,8 @@ _PE_NAMES = (".pyd", ".dll", ".exe")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RepairOptions:
-    #: Conda prefixes, channels or packages that provide libraries; default: $CONDA_PREFIX.
+    #: Conda prefixes, channels or packages that provide libraries; default: see
+    #: ``default_sources``.
     with_sources: tuple[Path, ...] = ()
     plain_tags: bool = False
     #: An unsatisfied library is an error instead of a warning.
@@ -47,16 +50,31 @@ class RepairResult:
     warnings: tuple[str, ...]
 
 
-def default_sources() -> tuple[Path, ...]:
-    """The active conda environment, when there is one."""
+#: Where cibuildwheel's images keep one environment per CPython, as ``cpXY-cpXY``.
+PYTHON_ROOT_VARIABLE = "CONDAWHEEL_PYTHON_ROOT"
+DEFAULT_PYTHON_ROOT = "/opt/python"
+
+
+def default_sources(wheel: Path) -> tuple[Path, ...]:
+    """The active conda environment; else the conda environment of the wheel's CPython
+    under $CONDAWHEEL_PYTHON_ROOT (default /opt/python), as condawheel's cibuildwheel
+    image lays them out: cibuildwheel runs the repair command with none activated."""
     prefix = os.environ.get("CONDA_PREFIX")
-    return (Path(prefix),) if prefix else ()
+    if prefix:
+        return (Path(prefix),)
+    try:
+        interpreters = {tag.interpreter for tag in parse_wheel_filename(wheel.name)[3]}
+    except InvalidWheelFilename:
+        return ()  # repair() reports the bad name
+    root = Path(os.environ.get(PYTHON_ROOT_VARIABLE) or DEFAULT_PYTHON_ROOT)
+    envs = [root / f"{i}-{i}" for i in sorted(interpreters) if i.startswith("cp")]
+    return tuple(env for env in envs if (env / "conda-meta").is_dir())[:1]
 
 
 def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> RepairResult:
     """Repair ``wheel`` into ``out_dir``; the input is never modified."""
     options = options or RepairOptions()
-    sources = options.with_sources or default_sources()
+    sources = options.with_sources or default_sources(wheel)
     if not sources:
         raise BadInputError(
             f"{wheel.name}: no conda environment to repair against: activate one or "

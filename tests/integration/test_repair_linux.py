@@ -189,3 +189,26 @@ def test_repair_without_environment_is_a_clear_error(
     )
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "--with" in out.stderr
+
+
+@requires_gcc
+def test_repair_finds_the_environment_of_the_wheels_python_as_laid_out_in_the_image(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    """cibuildwheel runs the repair command with no environment activated; in condawheel's
+    image the build's CPython is the conda environment /opt/python/cpXY-cpXY."""
+    cp = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    assert f"-{cp}-" in built["audited"].name
+    root = tmp_path / "opt-python"
+    shutil.copytree(built["prefix"], root / f"{cp}-{cp}", symlinks=True)
+    (root / "cp39-cp39" / "conda-meta").mkdir(parents=True)  # another Python: not chosen
+    out = subprocess.run(
+        [sys.executable, "-m", "condawheel", "repair", str(built["audited"]), "-w",
+         str(tmp_path / "w"), "--json"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "CONDAWHEEL_PYTHON_ROOT": str(root)},
+        check=False,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["requires_external"] == ["libfoo (>=1.2.3,<2.0a0)"]
