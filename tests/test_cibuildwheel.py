@@ -90,3 +90,21 @@ def test_abi3_builds_one_python(tmp_path: Path) -> None:
     done = run_cli(tmp_path, "cibuildwheel-config", "--subdir", "linux-64", "--abi3", "2.7")
     assert done.returncode == 2
     assert "3.10" in one_line(done.stderr)
+
+
+def test_cibuildwheel_accepts_the_backend_sample_project() -> None:
+    """recipes-sample/deepthought builds through condawheel.backend under cibuildwheel:
+    its [tool.cibuildwheel] table selects one build per CPython in the image."""
+    project = Path(__file__).resolve().parents[1] / "recipes-sample" / "deepthought"
+    done = subprocess.run(
+        [_cibuildwheel(), "--print-build-identifiers", "--platform", "linux"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    identifiers = done.stdout.split()
+    assert {i.split("-")[0] for i in identifiers} == {f"cp3{minor}" for minor in range(10, 15)}
+    assert all("manylinux" in i for i in identifiers)
