@@ -13,7 +13,6 @@ so that an accidental download fails at once instead of reaching the network.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -25,11 +24,14 @@ from typing import Any
 
 import pytest
 
+from condawheel import rattler_run
+
 __all__ = [
     "RECIPES",
     "RECIPES_SAMPLE",
     "RecipeBuildError",
     "build_recipes",
+    "build_small_channel",
     "create_environment",
     "failing_recipe",
     "find_package",
@@ -119,7 +121,7 @@ def index_channel(channel: Path) -> None:
     from rattler.index import index_fs
 
     (channel / "noarch").mkdir(parents=True, exist_ok=True)  # a channel always has noarch/
-    asyncio.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
+    rattler_run.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
 
 
 def build_recipes(
@@ -172,6 +174,40 @@ def build_recipes(
                 raise RecipeBuildError(f"{path}: the build downloaded {remote}")
     index_channel(output_dir)
     return output_dir
+
+
+def build_small_channel(channel: Path) -> Path:
+    """An indexed channel made in code, for solves: noarch app 1.0 (``.tar.bz2``) and 2.0
+    (``.conda``) need py-foo (whose PyPI name is foo-dist), and osx-arm64 macthing needs
+    macOS 12."""
+    from builders import CondaPackageBuilder
+
+    noarch = channel / "noarch"
+    (
+        CondaPackageBuilder(name="py-foo", version="1.0", build="pyh0_0", noarch="python")
+        .add_file("site-packages/foo/__init__.py", "X = 1\n")
+        .add_dist_info("foo-dist", "1.0")
+        .build(noarch)
+    )
+    apps = {
+        version: CondaPackageBuilder(
+            name="app", version=version, build="pyh0_0", noarch="python", depends=["py-foo >=1"]
+        )
+        .add_file("site-packages/app/__init__.py", f"VERSION = {version!r}\n")
+        .add_dist_info("app", version)
+        for version in ("1.0", "2.0")
+    }
+    apps["1.0"].build(noarch, "tar.bz2")  # the older format, kept as it is in the cache
+    apps["2.0"].build(noarch, "conda")
+    (
+        CondaPackageBuilder(
+            name="macthing", version="1.0", build="h0_0", subdir="osx-arm64", depends=["__osx >=12"]
+        )
+        .add_file("share/macthing.txt", "for a Mac\n")
+        .build(channel / "osx-arm64")
+    )
+    index_channel(channel)
+    return channel
 
 
 def failing_recipe(folder: Path) -> Path:
@@ -249,7 +285,7 @@ def create_environment(
             await install(requested_specs=[spec._match_spec for spec in requested])
 
     with offline(cache_dir):
-        asyncio.run(solve_and_install())
+        rattler_run.run(solve_and_install())
     return prefix
 
 

@@ -11,7 +11,6 @@ from builders import CondaPackageBuilder
 from condawheel.exceptions import BadInputError, ConfigurationError
 from condawheel.recipes import (
     Recipe,
-    channel_url,
     index_channel,
     parse_variants,
     publish_to_channel,
@@ -72,17 +71,9 @@ def test_a_variant_without_key_and_value_is_a_configuration_error(item: str) -> 
         parse_variants([item])
 
 
-def test_channel_names_and_urls_pass_and_local_paths_become_file_urls(tmp_path: Path) -> None:
-    assert channel_url("conda-forge") == "conda-forge"
-    assert channel_url("https://repo.example/ch") == "https://repo.example/ch"
-    assert channel_url(str(tmp_path)) == tmp_path.as_uri()
-
-
 def test_publishing_copies_packages_by_subdir_and_indexes_the_channel(tmp_path: Path) -> None:
     built = tmp_path / "scratch"
-    lib = CondaPackageBuilder(name="libfoo", version="1.0", build="h1_0").build(
-        built / "linux-64"
-    )
+    lib = CondaPackageBuilder(name="libfoo", version="1.0", build="h1_0").build(built / "linux-64")
     app = CondaPackageBuilder(name="app", version="2.0", noarch="python").build(
         built / "noarch", "tar.bz2"
     )

@@ -39,7 +39,8 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from condawheel.build import build
 from condawheel.config import load_config
 from condawheel.exceptions import CondawheelError, ConfigurationError
-from condawheel.recipes import BuildOptions, channel_url, parse_variants
+from condawheel.fetch import channel_url
+from condawheel.recipes import BuildOptions, parse_variants
 from condawheel.sdist import write_sdist
 
 __all__ = [

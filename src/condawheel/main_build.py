@@ -11,10 +11,11 @@ from typing import Any
 from condawheel.build import CHANNEL_DIR, BuildResult, build
 from condawheel.config import load_config
 from condawheel.exceptions import ConfigurationError
+from condawheel.fetch import channel_url
 from condawheel.main_convert import result_json
 from condawheel.options import add_conversion_flags, convert_options, output_dir
 from condawheel.progress import log_display
-from condawheel.recipes import BuildFailedError, BuildOptions, channel_url, parse_variants
+from condawheel.recipes import BuildFailedError, BuildOptions, parse_variants
 
 _HELP = f"""\
 Build a conda recipe and convert every package it produces into a wheel.

@@ -6,19 +6,97 @@ import argparse
 from pathlib import Path
 
 from condawheel.config import load_config
-from condawheel.exceptions import NothingToDoError
+from condawheel.exceptions import ConfigurationError, NothingToDoError
+from condawheel.fetch import (
+    DEFAULT_GLIBC,
+    DEFAULT_LINUX,
+    DEFAULT_MACOS,
+    FetchRequest,
+    default_cache_dir,
+)
 from condawheel.plan import ConvertOptions
 from condawheel.source import is_conda_package
 
 
-def add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+def add_convert_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
+    """The conversion flags and the PKG arguments (``optional``: --spec may stand for them)."""
     add_conversion_flags(parser)
     parser.add_argument(
         "packages",
-        nargs="+",
+        nargs="*" if optional else "+",
         type=Path,
         metavar="PKG",
         help=".conda or .tar.bz2 files, or folders holding them",
+    )
+
+
+def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """--spec and what it needs: packages solved from channels and downloaded."""
+    group = parser.add_argument_group("packages from a channel")
+    group.add_argument(
+        "--spec",
+        dest="specs",
+        action="append",
+        metavar="SPEC",
+        help="a conda match spec, 'NAME[ VERSION[ BUILD]]' ('numpy', 'numpy 2.1.*', "
+        "'numpy >=2 *py312*'): solve it, download the packages and convert the one it "
+        "names; its dependencies are known as with --with (repeatable)",
+    )
+    group.add_argument(
+        "-c",
+        "--channel",
+        dest="channels",
+        action="append",
+        metavar="CHANNEL",
+        help="where --spec is solved from, in priority order: a name (conda-forge), a URL "
+        "(https://..., file://...) or the path of a local channel (repeatable; required "
+        "with --spec)",
+    )
+    group.add_argument(
+        "--subdir",
+        metavar="SUBDIR",
+        help="the platform to solve for, with noarch (default: this machine's); another "
+        f"platform's machine is assumed to have Linux {DEFAULT_LINUX} and glibc "
+        f"{DEFAULT_GLIBC}, or macOS {DEFAULT_MACOS} (CONDA_OVERRIDE_GLIBC, "
+        "CONDA_OVERRIDE_OSX, CONDA_OVERRIDE_CUDA change that)",
+    )
+    group.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="where downloaded packages and channel indexes are kept (default: "
+        "$XDG_CACHE_HOME/condawheel or ~/.cache/condawheel; ~/Library/Caches/condawheel "
+        "on macOS, %%LOCALAPPDATA%%\\condawheel\\Cache on Windows)",
+    )
+
+
+def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
+    """What --spec asks to solve and download, or None without --spec."""
+    if not args.specs:
+        given = [
+            flag
+            for flag, value in (
+                ("--channel", args.channels),
+                ("--subdir", args.subdir),
+                ("--cache-dir", args.cache_dir),
+            )
+            if value
+        ]
+        if given:
+            verb = "is" if len(given) == 1 else "are"
+            raise ConfigurationError(
+                f"{' and '.join(given)} {verb} only used with --spec, which is missing"
+            )
+        return None
+    if not args.channels:
+        raise ConfigurationError(
+            "--spec needs --channel: a channel name (conda-forge), a URL or a local channel's path"
+        )
+    return FetchRequest(
+        specs=tuple(args.specs),
+        channels=tuple(args.channels),
+        subdir=args.subdir,
+        cache_dir=args.cache_dir or default_cache_dir(),
     )
 
 

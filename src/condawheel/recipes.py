@@ -7,7 +7,6 @@ indexed again, so that a later build can use it with ``--channel file://OUTDIR/c
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import shutil
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from condawheel import rattler_run
 from condawheel.exceptions import BadInputError, ConfigurationError
 
 Tool = Literal["rattler-build", "conda-build"]
@@ -102,16 +102,6 @@ def parse_variants(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
     return {key: tuple(values) for key, values in variants.items()}
 
 
-def channel_url(channel: str) -> str:
-    """A channel as rattler takes it: a name or URL as given, a local path as file://."""
-    if "://" in channel:
-        return channel
-    path = Path(channel).expanduser()
-    if path.is_absolute() or channel.startswith(".") or path.is_dir():
-        return path.resolve().as_uri()
-    return channel  # a channel name, such as conda-forge
-
-
 def publish_to_channel(packages: Iterable[Path], channel: Path) -> tuple[Path, ...]:
     """Copy ``packages`` (each in a ``<subdir>/`` folder) into ``channel`` and index it.
 
@@ -140,6 +130,6 @@ def index_channel(channel: Path) -> None:
     from rattler.index import index_fs
 
     (channel / "noarch").mkdir(parents=True, exist_ok=True)  # a channel always has noarch/
-    asyncio.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
+    rattler_run.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
     with contextlib.suppress(OSError):  # the indexer's scratch folder, when left empty
         (channel / ".tmp").rmdir()
