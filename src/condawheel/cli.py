@@ -12,6 +12,7 @@ from condawheel import (
     main_build,
     main_cibuildwheel,
     main_convert,
+    main_index,
     main_inspect,
     main_install,
     main_repair,
@@ -26,6 +27,7 @@ Turn conda packages into wheels that use conda's shared libraries.
   condawheel repair foo.whl -w out      make a built wheel use conda's libraries
   condawheel build recipe/ -w dist      build a conda recipe, convert what it made
   condawheel install foo.whl            install conda-tagged wheels into $CONDA_PREFIX
+  condawheel index dist/                write a static PEP 503/691 index of the wheels
 
 Exit codes: 0 done, 1 internal error, 2 bad input or configuration, 3 nothing to do.
 Settings may also live in [tool.condawheel] in pyproject.toml; flags override them.

@@ -1,0 +1,73 @@
+"""Small, valid wheels made in code, for the index and resolver tests.
+
+Independent of ``condawheel``: a wheel here is a zip with the files given, a METADATA
+with the fields given, a WHEEL file and a RECORD with real hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["make_wheel"]
+
+_DATE = (2024, 1, 1, 0, 0, 0)
+
+
+def _record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode()}"
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    tag: str = "py3-none-any",
+    requires_dist: Sequence[str] = (),
+    requires_python: str | None = None,
+    files: Mapping[str, bytes | str] | None = None,
+    metadata_name: str | None = None,
+    metadata_version: str | None = None,
+) -> Path:
+    """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path.
+
+    ``metadata_name``/``metadata_version`` let METADATA disagree with the file name.
+    ``files`` default to one module named after the distribution.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[-_.]+", "_", name).lower()  # as the wheel spec names the files
+    dist_info = f"{stem}-{version}.dist-info"
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {metadata_name or name}",
+        f"Version: {metadata_version or version}",
+    ]
+    if requires_python is not None:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines.extend(f"Requires-Dist: {requirement}" for requirement in requires_dist)
+    purelib = tag.endswith("-none-any")
+    members: dict[str, bytes] = {
+        path: data.encode() if isinstance(data, str) else data
+        for path, data in (files or {f"{stem}/__init__.py": f"NAME = {name!r}\n"}).items()
+    }
+    members[f"{dist_info}/METADATA"] = ("\n".join(lines) + "\n").encode()
+    members[f"{dist_info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: wheelmaker\n"
+        f"Root-Is-Purelib: {'true' if purelib else 'false'}\nTag: {tag}\n"
+    ).encode()
+    record = [f"{path},{_record_hash(data)},{len(data)}" for path, data in members.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = directory / f"{stem}-{version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            info = zipfile.ZipInfo(member, _DATE)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return path
