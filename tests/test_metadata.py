@@ -73,6 +73,31 @@ def test_generated_metadata_is_valid_2_4() -> None:
     assert metadata.requires_external == ["libzlib (>=1.3.1,<2.0a0)"]
 
 
+def test_generated_field_names_are_spelled_as_the_specification_does() -> None:
+    package = make_package(
+        about={"summary": "A thing", "home": "https://foo.org", "description": "Long.\nText"},
+        depends=["numpy >=1.26", "libzlib >=1.3"],
+        license="MIT",
+    )
+    data, _ = generate(package, ["LICENSE"])
+    head = data.decode().partition("\n\n")[0]
+    names = [line.partition(":")[0] for line in head.splitlines() if line[:1] not in " \t"]
+    assert data.startswith(b"Metadata-Version: 2.4\n")  # twine finds METADATA by this
+    assert names == [
+        "Metadata-Version",
+        "Name",
+        "Version",
+        "Summary",
+        "Description-Content-Type",
+        "License-Expression",
+        "License-File",
+        "Requires-Dist",
+        "Requires-External",
+        "Project-URL",
+    ]
+    assert data.decode().partition("\n\n")[2] == "Long.\nText"  # the body is untouched
+
+
 @pytest.mark.parametrize(
     ("licence", "expression"),
     [("MIT", "MIT"), ("BSD-3-Clause", "BSD-3-Clause"), ("Apache-2.0 OR MIT", "Apache-2.0 OR MIT")],

@@ -101,7 +101,34 @@ def generate_metadata(
     if license_files:
         raw["license_files"] = list(license_files)
     _add_dependencies(raw, dependencies)
-    return bytes(Metadata.from_raw(raw).as_rfc822().as_bytes())
+    return _canonical_names(bytes(Metadata.from_raw(raw).as_rfc822().as_bytes()))
+
+
+#: Core metadata field names as the specification spells them. Names are
+#: case-insensitive, but packaging 26 writes them in lower case and some tools (twine 7
+#: among them) look for ``Metadata-Version`` byte for byte.
+_CANONICAL_NAMES = {
+    name.lower(): name
+    for name in (
+        "Metadata-Version", "Name", "Version", "Dynamic", "Platform", "Supported-Platform",
+        "Summary", "Description", "Description-Content-Type", "Keywords", "Home-page",
+        "Download-URL", "Author", "Author-email", "Maintainer", "Maintainer-email",
+        "License", "License-Expression", "License-File", "Classifier", "Requires-Dist",
+        "Requires-Python", "Requires-External", "Project-URL", "Provides-Extra",
+        "Provides-Dist", "Obsoletes-Dist", "Import-Name", "Import-Namespace",
+    )
+}  # fmt: skip
+
+
+def _canonical_names(data: bytes) -> bytes:
+    head, sep, body = data.decode("utf-8").partition("\n\n")
+    lines = []
+    for line in head.split("\n"):
+        name, colon, value = line.partition(":")
+        if colon and line[:1] not in (" ", "\t"):
+            line = _CANONICAL_NAMES.get(name.lower(), name) + colon + value
+        lines.append(line)
+    return ("\n".join(lines) + sep + body).encode("utf-8")
 
 
 def _add_dependencies(raw: RawMetadata, dependencies: Dependencies) -> None:
