@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from condawheel.environment import CondaEnvironment
+from condawheel.exceptions import BadInputError
 from condawheel.install import InstallOptions, InstallPlan, InstallResult, install, plan_install
+from condawheel.pip_download import IndexOptions, check_index_url
+from condawheel.pip_report import Resolution, Satisfied, resolve, split_targets
 
 _HELP = """\
 Install conda-tagged wheels (conda_linux_2_17_x86_64, ...) into a conda environment,
@@ -21,9 +26,28 @@ install or pip install command that would fix it. Prefix placeholders listed in 
 wheel are replaced with the environment's prefix, as conda does. On any failure the
 environment is left as it was.
 
+With --index-url, give requirements by name (foo, 'foo>=1.2', 'foo[extra]'): pip's
+resolver, run for the environment's own Python (pip --python ENV/bin/python install
+--dry-run --report), picks the conda-tagged or pure-Python wheels that fit the
+environment's Python and platform on that index (a PEP 503 simple index, such as one
+`condawheel index` wrote, or a server condawheel publish uploads to), backtracking as
+pip does; what is installed and meets a requirement counts as it is and is left alone
+(--upgrade asks for the newest version of what you name, as pip install --upgrade).
+Exactly the wheels pip chose are then downloaded, checked against the sha256 pip
+resolved with, and checked and installed as above; pip itself installs nothing.
+Dependencies only published as manylinux wheels are not taken: install those with
+conda, or pip, first. An argument ending in .whl is a wheel file; it takes part in the
+resolution, and its dependencies come from the index too. pip's own settings (pip.conf,
+PIP_* variables: certificates, credentials, proxies, constraints) apply.
+
 examples:
   condawheel install dist/foo-1.0-0_py312h1_0-cp312-cp312-conda_linux_2_17_x86_64.whl
   condawheel install dist/*.whl --prefix /opt/conda/envs/work --dry-run
+  condawheel install foo --index-url https://pypi.internal.example/simple/
+  condawheel install 'foo>=1.2' bar --index-url http://127.0.0.1:8000/simple/ \\
+      --extra-index-url https://pypi.org/simple/ --prefix /opt/conda/envs/work
+  condawheel install -U foo dist/bar-1.0-py3-none-any.whl --dry-run --json \\
+      -i https://pypi.internal.example/simple/
 """
 
 
@@ -34,7 +58,12 @@ def configure_parser(commands: Any) -> None:
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("wheels", nargs="+", type=Path, metavar="WHEEL")
+    parser.add_argument(
+        "targets",
+        nargs="+",
+        metavar="WHEEL|REQUIREMENT",
+        help="wheel files, or with --index-url, requirements such as foo or 'foo>=1.2'",
+    )
     parser.add_argument(
         "-p",
         "--prefix",
@@ -48,37 +77,126 @@ def configure_parser(commands: Any) -> None:
     parser.add_argument(
         "--no-deps",
         action="store_true",
-        help="do not check Requires-Dist and Requires-External (the tags are still checked)",
+        help="do not check Requires-Dist and Requires-External, nor fetch dependencies "
+        "from the index (the tags are still checked)",
     )
     parser.add_argument(
         "--break-system-packages",
         action="store_true",
         help="install even into an environment marked EXTERNALLY-MANAGED (PEP 668)",
     )
+    parser.add_argument(
+        "-i",
+        "--index-url",
+        metavar="URL",
+        help="the simple index (PEP 503) to find requirements and dependencies on",
+    )
+    parser.add_argument(
+        "--extra-index-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another index to look on too (repeatable; needs --index-url)",
+    )
+    parser.add_argument(
+        "-U",
+        "--upgrade",
+        action="store_true",
+        help="with --index-url: the newest version of what you name, even when an "
+        "installed version meets the requirement (pip's --upgrade, only-if-needed)",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
+    wheels, requirements = split_targets(args.targets)
+    index = _index_options(args, requirements)
     environment = CondaEnvironment.open(args.prefix)
     options = InstallOptions(no_deps=args.no_deps, break_system_packages=args.break_system_packages)
-    plan = plan_install(args.wheels, environment, options)
+    if index is None:
+        return _install(args, environment, wheels, options, None)
+    with tempfile.TemporaryDirectory(prefix="condawheel-install-") as work:
+        resolution = resolve(
+            requirements,
+            wheels,
+            environment,
+            index,
+            Path(work),
+            upgrade=args.upgrade,
+            no_deps=args.no_deps,
+        )
+        return _install(args, environment, resolution.wheels, options, resolution)
+
+
+def _index_options(args: argparse.Namespace, requirements: Sequence[str]) -> IndexOptions | None:
+    if args.index_url is None:
+        if requirements:
+            raise BadInputError(
+                f"{requirements[0]!r} is not a wheel file: to install it by name from an index, "
+                "give --index-url URL (or give the path of a .whl file)"
+            )
+        if args.extra_index_url or args.upgrade:
+            option = "--extra-index-url" if args.extra_index_url else "--upgrade"
+            raise BadInputError(f"{option} is for installing from an index: give --index-url URL")
+        return None
+    return IndexOptions(
+        index_url=check_index_url(args.index_url),
+        extra_index_urls=tuple(
+            check_index_url(url, "--extra-index-url") for url in args.extra_index_url
+        ),
+    )
+
+
+def _install(
+    args: argparse.Namespace,
+    environment: CondaEnvironment,
+    wheels: Sequence[Path],
+    options: InstallOptions,
+    resolution: Resolution | None,
+) -> int:
+    if resolution is not None and not resolution.wheels:
+        # everything asked for is installed already, as pip says it
+        if args.json:
+            report = nothing_json(environment, resolution, args.dry_run)
+            print(json.dumps(report, indent=2, sort_keys=True))
+        else:
+            _print_satisfied(resolution.satisfied)
+        return 0
+    plan = plan_install(wheels, environment, options)
     result = None
     if not args.dry_run and not plan.problems:
         result = install(plan)
     if args.json:
-        print(json.dumps(plan_json(plan, result, dry_run=args.dry_run), indent=2, sort_keys=True))
-    elif args.dry_run:
-        _print_plan(plan)
-    elif result is not None:
-        for wheel in plan.wheels:
-            replaced = f" (replaced {wheel.replaces.version})" if wheel.replaces else ""
-            print(f"installed {wheel.name} {wheel.version}{replaced} into {environment.prefix}")
-        if result.rewritten:
-            print(f"replaced the prefix placeholder in {len(result.rewritten)} file(s)")
+        report = plan_json(plan, result, dry_run=args.dry_run, resolution=resolution)
+        print(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        if resolution is not None:
+            _print_satisfied(resolution.satisfied)
+        if args.dry_run:
+            _print_plan(plan)
+        elif result is not None:
+            _print_installed(plan, result)
     if plan.problems:
         raise plan.error()
     return 0
+
+
+def _print_installed(plan: InstallPlan, result: InstallResult) -> None:
+    for wheel in plan.wheels:
+        replaced = f" (replaced {wheel.replaces.version})" if wheel.replaces else ""
+        print(f"installed {wheel.name} {wheel.version}{replaced} into {plan.environment.prefix}")
+    if result.rewritten:
+        print(f"replaced the prefix placeholder in {len(result.rewritten)} file(s)")
+
+
+def _print_satisfied(satisfied: Sequence[Satisfied]) -> None:
+    for item in satisfied:
+        needed_by = f", needed by {item.needed_by}" if item.needed_by else ""
+        print(
+            f"requirement already satisfied: {item.requirement} "
+            f"({item.name} {item.version} is installed{needed_by})"
+        )
 
 
 def _print_plan(plan: InstallPlan) -> None:
@@ -108,8 +226,14 @@ def _print_plan(plan: InstallPlan) -> None:
         print(f"to fix: {command}")
 
 
-def plan_json(plan: InstallPlan, result: InstallResult | None, *, dry_run: bool) -> dict[str, Any]:
-    return {
+def plan_json(
+    plan: InstallPlan,
+    result: InstallResult | None,
+    *,
+    dry_run: bool,
+    resolution: Resolution | None = None,
+) -> dict[str, Any]:
+    report = {
         "prefix": str(plan.environment.prefix),
         "subdir": plan.environment.subdir,
         "python": ".".join(map(str, plan.environment.interpreter.version)),
@@ -141,4 +265,53 @@ def plan_json(plan: InstallPlan, result: InstallResult | None, *, dry_run: bool)
         "problems": [c.detail for c in plan.problems],
         "fix": plan.fix_commands(),
         "rewritten": [str(p) for p in result.rewritten] if result else [],
+    }
+    if resolution is not None:
+        report["index"] = resolution_json(resolution)
+    return report
+
+
+def nothing_json(
+    environment: CondaEnvironment, resolution: Resolution, dry_run: bool
+) -> dict[str, Any]:
+    """The report when everything asked for is installed already."""
+    return {
+        "prefix": str(environment.prefix),
+        "subdir": environment.subdir,
+        "python": ".".join(map(str, environment.interpreter.version)),
+        "dry_run": dry_run,
+        "installed": False,
+        "wheels": [],
+        "checks": [],
+        "problems": [],
+        "fix": [],
+        "rewritten": [],
+        "index": resolution_json(resolution),
+    }
+
+
+def resolution_json(resolution: Resolution) -> dict[str, Any]:
+    """What was fetched from the index (the wheels' names: they were downloaded to a
+    temporary folder), and what the environment had already."""
+    return {
+        "fetched": [
+            {
+                "name": f.name,
+                "version": f.version,
+                "wheel": f.wheel.name,
+                "needed_by": f.needed_by or None,
+                "url": f.url,
+                "sha256": f.sha256,
+            }
+            for f in resolution.fetched
+        ],
+        "satisfied": [
+            {
+                "name": s.name,
+                "version": s.version,
+                "requirement": s.requirement,
+                "needed_by": s.needed_by or None,
+            }
+            for s in resolution.satisfied
+        ],
     }
