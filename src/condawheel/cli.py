@@ -15,6 +15,7 @@ from condawheel import (
     main_index,
     main_inspect,
     main_install,
+    main_publish,
     main_repair,
 )
 from condawheel.exceptions import CondawheelError
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
         main_build,
         main_install,
         main_index,
+        main_publish,
         main_cibuildwheel,
     ):
         module.configure_parser(commands)
