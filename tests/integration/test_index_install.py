@@ -42,6 +42,7 @@ from condaenv import PY, add_record, make_env, site_packages, snapshot
 from condawheel.convert import convert
 from condawheel.plan import ConvertOptions
 from condawheel.simple_index import JSON_CONTENT_TYPE
+from servers import free_port
 from wheelmaker import make_wheel
 
 pytestmark = [
@@ -58,12 +59,6 @@ import pyanswer
 def main():
     return pyanswer.answer()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -119,7 +114,7 @@ def dist(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def server(dist: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """``python -m http.server`` serving the folder: the index URL, and the server's log."""
-    port = _free_port()
+    port = free_port()
     log = tmp_path_factory.mktemp("server") / "http.log"
     with log.open("w") as out:
         process = subprocess.Popen(
@@ -442,7 +437,7 @@ def test_index_errors_are_one_line(
     assert "mid 2.0 depends on leaf>=2" in line
 
     monkeypatch.setenv("PIP_RETRIES", "0")  # a refused connection is retried otherwise
-    closed = f"http://127.0.0.1:{_free_port()}/simple/"
+    closed = f"http://127.0.0.1:{free_port()}/simple/"
     assert refused("pyanswer", "--index-url", closed) == (
         f"condawheel: error: cannot reach the index at {closed}pyanswer/: Connection refused; "
         "check the URL and that the server is up"

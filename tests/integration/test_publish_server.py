@@ -27,6 +27,7 @@ from clirun import one_line, run_cli
 from compilers import requires_gcc
 from condawheel.convert import convert
 from condawheel.plan import ConvertOptions
+from servers import free_port, pypiserver, serve
 from validator import validate_wheel
 
 pytestmark = [
@@ -72,46 +73,6 @@ def _environment(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(f"TWINE_{name}", raising=False)
     monkeypatch.delenv("CONDAWHEEL_INDEX_URL", raising=False)
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def _server(command: list[str], port: int) -> Iterator[str]:
-    """Run a server we start ourselves; yield its URL once it answers; stop it after."""
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
-            try:
-                with urllib.request.urlopen(f"{url}health", timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        process.stderr.close()  # type: ignore[union-attr]
-
-
-@contextmanager
-def pypiserver(packages: Path, *, overwrite: bool = False) -> Iterator[str]:
-    packages.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
-    command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
-    command += ["-a", ".", "-P", ".", "--disable-fallback", "--server", "wsgiref"]
-    with _server([*command, *(["-o"] if overwrite else []), str(packages)], port) as url:
-        yield url
 
 
 @contextmanager
@@ -243,7 +204,7 @@ def test_publish_republish_and_a_different_file_of_the_same_name(
     ],
 )
 def test_bad_urls(tmp_path: Path, wheels: dict[str, Path], url: str | None, expected: str) -> None:
-    url = url or f"http://127.0.0.1:{_free_port()}/"
+    url = url or f"http://127.0.0.1:{free_port()}/"
     failed = _publish(tmp_path, wheels["libanswer"], "--repository-url", url)
     assert failed.returncode == 2 and expected in one_line(failed.stderr)
 
@@ -253,10 +214,10 @@ def test_credentials(
 ) -> None:
     packages = tmp_path / "packages"
     packages.mkdir()
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-c", _AUTH_SERVER, str(packages), str(port)]
     wheel = wheels["pyanswer"]
-    with _server(command, port) as url:
+    with serve(command, port) as url:
         anonymous = _publish(tmp_path, wheel, "--repository-url", url, "--non-interactive")
         assert anonymous.returncode == 2
         assert "refused anonymous uploads (HTTP 401" in one_line(anonymous.stderr)

@@ -1,0 +1,54 @@
+"""Servers the tests start on 127.0.0.1: a free port, and a real pypiserver."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["free_port", "pypiserver", "serve"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def serve(command: list[str], port: int) -> Iterator[str]:
+    """Run a server we start ourselves; yield its URL once it answers; stop it after."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited: {process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                with urllib.request.urlopen(f"{url}health", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        process.stderr.close()  # type: ignore[union-attr]
+
+
+@contextmanager
+def pypiserver(packages: Path, *, overwrite: bool = False) -> Iterator[str]:
+    packages.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [sys.executable, "-m", "pypiserver", "run", "-p", str(port), "-i", "127.0.0.1"]
+    command += ["-a", ".", "-P", ".", "--disable-fallback", "--server", "wsgiref"]
+    with serve([*command, *(["-o"] if overwrite else []), str(packages)], port) as url:
+        yield url
