@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import platform
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -13,6 +14,7 @@ from packaging.tags import Tag
 from packaging.version import Version
 
 from builders import CondaPackageBuilder
+from compilers import compile_shared_library, requires_gcc
 from condawheel.convert import convert
 from condawheel.exceptions import BadInputError
 from condawheel.wheelcheck import check_wheel
@@ -192,3 +194,45 @@ def test_a_description_that_would_not_render_is_refused_as_twine_check_does(
 )
 def test_descriptions_that_render_pass(tmp_path: Path, extra: str) -> None:
     check_wheel(write_wheel(tmp_path / NAME, {f"{DIST_INFO}/METADATA": METADATA + extra}))
+
+
+@requires_gcc
+def test_binaries_must_fit_the_platform_tags(tmp_path: Path) -> None:
+    library = compile_shared_library(tmp_path, "libfoo.so.1", "int foo(void) { return 1; }\n")
+    binary = {"demo/libfoo.so.1": library.read_bytes()}
+    arch = platform.machine()
+    assert arch in ("x86_64", "aarch64")
+    fits = NAME.replace("x86_64", arch)
+    wheel_text = WHEEL.replace("x86_64", arch)
+    check_wheel(write_wheel(tmp_path / fits, {**binary, f"{DIST_INFO}/WHEEL": wheel_text}))
+
+    other = "aarch64" if arch == "x86_64" else "x86_64"
+    wrong_arch = NAME.replace("x86_64", other)
+    message = _problems(
+        write_wheel(
+            tmp_path / wrong_arch, {**binary, f"{DIST_INFO}/WHEEL": WHEEL.replace("x86_64", other)}
+        )
+    )
+    assert f"demo/libfoo.so.1 is built for {arch}, not conda_linux_2_17_{other}" in message
+
+    windows = NAME.replace("conda_linux_2_17_x86_64", "win_amd64")
+    wheel_file = WHEEL.replace("conda_linux_2_17_x86_64", "win_amd64")
+    message = _problems(
+        write_wheel(tmp_path / windows, {**binary, f"{DIST_INFO}/WHEEL": wheel_file})
+    )
+    assert "demo/libfoo.so.1 is elf, which win_amd64 cannot run" in message
+
+    pure = "demo-1.0-3_abc-py3-none-any.whl"
+    wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-any").replace(
+        "Root-Is-Purelib: false", "Root-Is-Purelib: true"
+    )
+    message = _problems(write_wheel(tmp_path / pure, {**binary, f"{DIST_INFO}/WHEEL": wheel_file}))
+    assert "demo/libfoo.so.1 is a binary, but the wheel is tagged any" in message
+
+
+def test_launcher_templates_of_pure_tools_are_not_binaries_of_the_wheel(tmp_path: Path) -> None:
+    pure = "demo-1.0-3_abc-py3-none-any.whl"
+    wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-any")
+    launcher = b"MZ" + bytes(200)  # a PE header that would not even parse
+    members = {"setuptools/cli-64.exe": launcher, f"{DIST_INFO}/WHEEL": wheel_file}
+    check_wheel(write_wheel(tmp_path / pure, members))

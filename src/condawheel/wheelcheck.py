@@ -3,9 +3,11 @@
 `check_wheel()` reads a built wheel and collects every problem into one error: the
 RECORD hashes and sizes (installer's validator, plus entries naming missing files),
 exactly one `.dist-info` named for the distribution, a WHEEL file whose tags and build
-match the file name, and a METADATA that packaging parses and validates and whose name
-and version match the file name. Then the check `twine check` makes: that the long
-description renders as an index would render it.
+match the file name, a METADATA that packaging parses and validates and whose name
+and version match the file name, and binaries that fit the platform tags (read with
+condawheel's ELF, Mach-O and PE readers): the checks the tests' own validator makes.
+Then the check `twine check` makes: that the long description renders as an index would
+render it.
 
 The description is rendered here with readme_renderer, as `twine check` does, rather
 than through twine's command: its verdict comes as console output, and it cannot read a
@@ -19,9 +21,11 @@ import email.message
 import hashlib
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import readme_renderer.rst
 from installer.exceptions import InstallerError
@@ -34,12 +38,20 @@ from packaging.tags import Tag, parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from condawheel.binaries import BinaryReadError, read_binary, sniff
+from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
 from condawheel.wheelfile import WheelInput
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["CheckedWheel", "check_wheel"]
+
+_SNIFF_BYTES = 64
+#: Launcher templates that pure-Python tools ship as data (setuptools' cli-64.exe,
+#: distlib's t64.exe): never loaded, so they say nothing about the wheel's platform.
+_LAUNCHER = re.compile(r"(?:^|/)(?:(?:cli|gui)(?:-(?:32|64|arm64))?|[tw](?:32|64)(?:-arm)?)\.exe$")
+_LINUX_PREFIX = re.compile(r"^(?:many|musl)?linux(?:1|2010|2014|_\d+_\d+)?_")
 
 #: Content types whose rendering cannot fail (twine check's table); others are RST.
 _NEVER_FAILS = frozenset({"text/plain", "text/markdown"})
@@ -94,6 +106,8 @@ def check_wheel(path: Path) -> CheckedWheel:
                 problems.append(f"METADATA says version {raw['version']}, the file name {version}")
         except InvalidVersion:
             pass  # already reported by the metadata validation
+    if not problems:
+        problems.extend(_binary_problems(path, filename.tags))
     if not problems:
         problems.extend(_description_problems(raw))
     if problems:
@@ -172,6 +186,60 @@ def _wheel_file_problems(data: bytes, tags: frozenset[Tag], build: str | None) -
     if (str(declared_build).strip() if declared_build else None) != build:
         problems.append(f"WHEEL says Build {declared_build}, the file name {build}")
     return problems
+
+
+def _binary_problems(path: Path, tags: frozenset[Tag]) -> list[str]:
+    """The platform tags against the binaries inside, read with condawheel's own readers:
+    a pure ``any`` wheel holds none, and each binary is of the format and architecture
+    every platform tag names."""
+    expected = {tag.platform: _platform_binaries(tag.platform) for tag in tags}
+    problems: list[str] = []
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if info.is_dir() or _LAUNCHER.search(info.filename):
+                continue
+            with archive.open(info) as stream:
+                fmt = sniff(stream.read(_SNIFF_BYTES))
+                if fmt is None:
+                    continue
+                stream.seek(0)
+                try:
+                    binary = read_binary(cast(BinaryIO, stream), fmt)
+                except BinaryReadError as exc:
+                    problems.append(f"{info.filename} is not a readable binary ({exc})")
+                    continue
+            archs = set(binary.archs or (binary.arch,))
+            for platform, want in sorted(expected.items()):
+                if want is None:
+                    problems.append(f"{info.filename} is a binary, but the wheel is tagged any")
+                elif binary.format is not want[0]:
+                    problems.append(f"{info.filename} is {fmt.value}, which {platform} cannot run")
+                elif want[1] and not archs & want[1]:
+                    built = "/".join(sorted(archs))
+                    problems.append(f"{info.filename} is built for {built}, not {platform}")
+    return problems
+
+
+def _platform_binaries(platform: str) -> tuple[BinaryFormat, frozenset[str]] | None:
+    """The binary format and architectures a platform tag runs (no architectures: any
+    of that format, as for a universal2 Mac wheel); None for ``any``."""
+    if platform == "any":
+        return None
+    plain = platform.removeprefix("conda_")
+    windows = {"win_amd64": "amd64", "win32": "win32", "win_arm64": "arm64"}
+    if plain in windows:
+        return BinaryFormat.PE, frozenset({windows[plain]})
+    arch = plain.rsplit("_", 1)[-1] if "_" in plain else ""
+    if plain.startswith("macosx_"):
+        known = arch in ("x86_64", "arm64")
+        return BinaryFormat.MACHO, frozenset({arch} if known else ())
+    return BinaryFormat.ELF, frozenset({plain.removeprefix(_prefix_of(plain))})
+
+
+def _prefix_of(plain: str) -> str:
+    """``manylinux_2_17_`` of ``manylinux_2_17_x86_64``: the arch may hold an underscore."""
+    found = _LINUX_PREFIX.match(plain)
+    return found.group(0) if found else ""
 
 
 def _tags(tags: set[Tag] | frozenset[Tag]) -> str:
