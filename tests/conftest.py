@@ -15,6 +15,15 @@ def _no_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
 
 
+@pytest.fixture(autouse=True)
+def _no_publish_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Credentials and URLs of whoever runs the tests must not reach `publish`.
+    for tool in ("CONDAWHEEL", "TWINE"):
+        for name in ("USERNAME", "PASSWORD", "REPOSITORY_URL"):
+            monkeypatch.delenv(f"{tool}_{name}", raising=False)
+    monkeypatch.delenv("CONDAWHEEL_INDEX_URL", raising=False)
+
+
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     if not CORPUS.is_dir():

@@ -13,7 +13,8 @@ from typing import Any
 
 from condawheel.exceptions import ConfigurationError, NothingToDoError
 from condawheel.progress import progress_bar
-from condawheel.publish import PublishOptions, PublishResult, publish
+from condawheel.publish import PublishResult, publish
+from condawheel.publish_target import PublishOptions
 
 _HELP = """\
 Upload wheels to a package index with twine: pypiserver, devpi, Nexus, Artifactory,
