@@ -18,7 +18,8 @@ from condawheel.convert import convert
 from condawheel.distinfo import dist_info_files, prefix_manifest
 from condawheel.known import KnownPackages
 from condawheel.package import CondaPackage
-from condawheel.payload import Payload, PrefixRecord
+from condawheel.payload import Payload
+from condawheel.payload_state import PrefixRecord
 from condawheel.plan import ConvertOptions, Plan, make_plan
 from condawheel.tags import TagDecision
 from validator import validate_wheel

@@ -13,11 +13,11 @@ from condawheel.held import HeldBinaries
 from condawheel.known import KnownPackages
 from condawheel.libraries import LibraryCheck, check_libraries
 from condawheel.package import CondaPackage
-from condawheel.payload import Payload, PayloadWriter, Sink
+from condawheel.payload import Payload, PayloadWriter
 from condawheel.plan import ConvertOptions, Plan, make_plan
 from condawheel.source import PackageSource
 from condawheel.tags import TagDecision, decide_tags
-from condawheel.writer import DiscardingWriter, WheelWriter, zip_timestamp
+from condawheel.writer import DiscardingWriter, Sink, WheelWriter, zip_timestamp
 
 ProgressCallback = Callable[[int], None]
 

@@ -14,16 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
 
 from condawheel.binaries.patcher import BinaryEdits, apply_edits
-from condawheel.writer import CHUNK, Readable, RecordEntry
-
-
-class Sink(Protocol):
-    def write_stream(
-        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
-    ) -> RecordEntry: ...
+from condawheel.writer import CHUNK, Readable, Sink
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import hashlib
 import io
-import posixpath
 import tempfile
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import IO, BinaryIO, Protocol
+from dataclasses import dataclass, replace
+from typing import IO, BinaryIO
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
 from condawheel.held import HeldBinaries
 from condawheel.layout import Destination, Scheme
-from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
 from condawheel.metadata import script_names
 from condawheel.package import CondaPackage, PathEntry, PathType
+from condawheel.payload_links import write_links
+from condawheel.payload_state import PayloadState, PrefixRecord, Written
 from condawheel.plan import Plan
 from condawheel.scripts import rewrite_shebang
-from condawheel.source import UNTRUSTED, Member, MemberKind, PackageSource
+from condawheel.source import Member, MemberKind, PackageSource
 from condawheel.tags import FoundBinary
-from condawheel.writer import Readable, RecordEntry
+from condawheel.writer import Readable, Sink
 
 #: Scripts up to this size wait in memory until the entry point names are known.
 _HELD_SCRIPT_BYTES = 1024 * 1024
@@ -37,25 +37,6 @@ _MAX_METADATA_BYTES = 64 * 1024 * 1024
 #: Binaries are spooled to be read; small ones stay in memory, the rest go to disk.
 _SPOOL_MEMORY = 8 * 1024 * 1024
 _SNIFF_BYTES = 64
-
-
-class Sink(Protocol):
-    def has(self, arcname: str) -> bool: ...
-    def write_stream(
-        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
-    ) -> RecordEntry: ...
-    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
-    def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PrefixRecord:
-    """A file in the wheel that still holds the conda build prefix."""
-
-    path: str
-    conda_path: str
-    placeholder: str
-    mode: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,27 +76,6 @@ class Payload:
         )
 
 
-@dataclass(slots=True)
-class _Written:
-    arcname: str
-    executable: bool
-    scheme: Scheme
-    sha256: str = ""
-
-
-@dataclass(slots=True)
-class _State:
-    written: dict[str, _Written] = field(default_factory=dict)
-    held: dict[str, tuple[Member, bytes, Destination]] = field(default_factory=dict)
-    links: list[Member] = field(default_factory=list)
-    binaries: dict[str, FoundBinary] = field(default_factory=dict)
-    metadata: dict[str, bytes] = field(default_factory=dict)
-    prefix: list[PrefixRecord] = field(default_factory=list)
-    seen: set[str] = field(default_factory=set)
-    warnings: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-
 class PayloadWriter:
     """Writes one package's payload into a wheel sink, following a plan."""
 
@@ -124,7 +84,7 @@ class PayloadWriter:
         self.sink = sink
         self.label = plan.package.filename
         self._paths = plan.package.paths
-        self._state = _State()
+        self._state = PayloadState()
         self._held = held
 
     def arcname(self, destination: Destination) -> str:
@@ -142,7 +102,13 @@ class PayloadWriter:
             self.plan = replace(self.plan, package=package)
         self._check_missing()
         self._write_held_scripts()
-        self._write_links()
+        write_links(
+            self._state,
+            label=self.label,
+            layout=self.plan.layout,
+            entry_of=self._entry,
+            copy=self._copy,
+        )
         return Payload(
             binaries=tuple(state.binaries[k] for k in sorted(state.binaries)),
             root_files=tuple(
@@ -273,7 +239,7 @@ class PayloadWriter:
     def _record(
         self, path: str, arcname: str, executable: bool, scheme: Scheme, sha256: str = ""
     ) -> None:
-        self._state.written[path] = _Written(arcname, executable, scheme, sha256)
+        self._state.written[path] = Written(arcname, executable, scheme, sha256)
         entry = self._entry(path)
         if entry is not None and entry.prefix_placeholder:
             self._state.prefix.append(
@@ -335,97 +301,12 @@ class PayloadWriter:
             fmt = sniff(data[:_SNIFF_BYTES])
             if fmt is not None:
                 self._read_binary(path, arcname, destination, io.BytesIO(data), fmt)
-            state.written[path] = _Written(arcname, executable, destination.scheme)
+            state.written[path] = Written(arcname, executable, destination.scheme)
             still_prefixed = placeholder is not None and (
                 rewritten is None or placeholder.encode() in rewritten
             )
             if still_prefixed:
                 self._record(path, arcname, executable, destination.scheme)
-
-    def _write_links(self) -> None:
-        state = self._state
-        targets: dict[str, str] = {}
-        for member in state.links:
-            if member.link_target is None:
-                targets[member.path] = self._file_with_hash(member.path)
-                continue
-            try:
-                targets[member.path] = (
-                    member.link_target
-                    if member.kind is MemberKind.HARDLINK
-                    else link_target(member.path, member.link_target)
-                )
-            except LinkError as exc:
-                raise BadInputError(f"{self.label}: {exc}; {UNTRUSTED}") from None
-        needed = frozenset(n for b in state.binaries.values() for n in b.info.needed)
-        finals: dict[str, str] = {}
-        for member in state.links:
-            try:
-                finals[member.path] = resolve(member.path, targets)
-            except LinkError as exc:
-                raise BadInputError(f"{self.label}: {exc}") from None
-        chains: dict[str, list[str]] = {}
-        for path, final in finals.items():
-            chains.setdefault(final, []).append(posixpath.basename(path))
-        directories = {}
-        for path, final in sorted(finals.items()):
-            if final in state.written:
-                self._copy_link(path, final, needed, chains[final])
-            else:
-                directories[path] = final
-        self._copy_directory_links(directories)
-
-    def _copy_directory_links(self, links: dict[str, str]) -> None:
-        """Copy what each link to a directory holds. Repeated until nothing changes,
-        since a directory may hold links to directories itself."""
-        state = self._state
-        for path, final in list(links.items()):
-            if path.startswith(final + "/"):
-                state.warnings.append(f"{path}: links to a folder holding it (a loop); left out")
-                del links[path]
-        while True:
-            before = len(state.written)
-            for path, final in links.items():
-                if self.plan.layout.destination(path).scheme in (Scheme.METADATA, Scheme.DROP):
-                    continue
-                for inner in sorted(p for p in state.written if p.startswith(final + "/")):
-                    inner_path = path + inner[len(final) :]
-                    self._copy(inner_path, inner, self.plan.layout.destination(inner_path))
-            if len(state.written) == before:
-                break
-        for path, final in links.items():
-            if not any(p.startswith(path + "/") for p in state.written):
-                state.warnings.append(
-                    f"{path}: links to {final}, which this package does not hold; left out"
-                )
-
-    def _file_with_hash(self, path: str) -> str:
-        entry = self._entry(path)
-        wanted = entry.sha256 if entry else None
-        found = sorted(p for p, w in self._state.written.items() if wanted and w.sha256 == wanted)
-        if not found:
-            raise BadInputError(
-                f"{self.label}: {path} is listed as a symlink but stored without its "
-                "target, and no file in the package has its content: the package is damaged; "
-                "download or build it again"
-            )
-        self._state.warnings.append(
-            f"{path}: symlink stored without its target; restored from {found[0]}"
-        )
-        return found[0]
-
-    def _copy_link(self, path: str, final: str, needed: frozenset[str], chain: list[str]) -> None:
-        state = self._state
-        destination = self.plan.layout.destination(path)
-        if destination.scheme in (Scheme.METADATA, Scheme.DROP):
-            state.notes.append(f"{path}: a link inside metadata; left out")
-            return
-        binary = state.binaries.get(final)
-        soname = binary.info.soname if binary else None
-        if is_needless_chain_link(posixpath.basename(path), soname, needed, chain):
-            state.notes.append(f"{path}: SONAME-chain link that nothing needs; left out")
-            return
-        self._copy(path, final, destination)
 
     def _copy(self, path: str, source: str, destination: Destination) -> None:
         written = self._state.written[source]
@@ -436,7 +317,7 @@ class PayloadWriter:
             self._held.alias(written.arcname, arcname)
         else:
             self.sink.copy(written.arcname, arcname, executable=written.executable)
-        self._state.written[path] = _Written(arcname, written.executable, destination.scheme)
+        self._state.written[path] = Written(arcname, written.executable, destination.scheme)
         for record in list(self._state.prefix):
             if record.conda_path == source:
                 self._state.prefix.append(

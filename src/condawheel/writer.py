@@ -77,6 +77,17 @@ class RecordEntry:
         return f"sha256={digest}"
 
 
+class Sink(Protocol):
+    """Where payload files go: a `WheelWriter`, or a `DiscardingWriter` for inspect."""
+
+    def has(self, arcname: str) -> bool: ...
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
+    ) -> RecordEntry: ...
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
+    def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
+
+
 def zip_timestamp(package_timestamp_ms: int | None) -> tuple[int, int, int, int, int, int]:
     """SOURCE_DATE_EPOCH if set, else the package's own timestamp, else 1980-01-01."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
