@@ -19,6 +19,8 @@ DEFAULTS = {
     "channels": [],
     "target-platform": "",
     "variants": {},
+    "repository-url": "",
+    "index-url": "",
 }
 
 

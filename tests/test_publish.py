@@ -202,7 +202,18 @@ def test_a_missing_url_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["publish", str(write_wheel(tmp_path / NAME))]) == 2
-    assert capsys.readouterr().err.strip().endswith("set CONDAWHEEL_REPOSITORY_URL")
+    assert capsys.readouterr().err.strip().endswith("or repository-url in [tool.condawheel]")
+
+
+def test_the_urls_may_come_from_pyproject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.condawheel]\nrepository-url = "https://pypi.org/legacy/"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["publish", str(write_wheel(tmp_path / NAME))]) == 2
+    assert "refusing to publish to PyPI (pypi.org)" in capsys.readouterr().err
 
 
 def test_condawheel_variables_come_before_twine_ones(

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from condawheel.config import load_config
 from condawheel.exceptions import ConfigurationError, NothingToDoError
 from condawheel.progress import progress_bar
 from condawheel.publish import PublishResult, publish
@@ -62,7 +63,8 @@ def configure_parser(commands: Any) -> None:
     parser.add_argument(
         "--repository-url",
         metavar="URL",
-        help="the index's upload URL (default: $CONDAWHEEL_REPOSITORY_URL, $TWINE_REPOSITORY_URL)",
+        help="the index's upload URL (default: $CONDAWHEEL_REPOSITORY_URL, "
+        "$TWINE_REPOSITORY_URL, or repository-url in [tool.condawheel])",
     )
     parser.add_argument(
         "--index-url",
@@ -94,18 +96,22 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    repository_url = args.repository_url or _env(
-        "CONDAWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL"
+    config = load_config(Path.cwd())
+    repository_url = (
+        args.repository_url
+        or _env("CONDAWHEEL_REPOSITORY_URL", "TWINE_REPOSITORY_URL")
+        or config["repository-url"]
     )
     if not repository_url:
         raise ConfigurationError(
-            "no repository URL: pass --repository-url URL, or set CONDAWHEEL_REPOSITORY_URL"
+            "no repository URL: pass --repository-url URL, set CONDAWHEEL_REPOSITORY_URL, "
+            "or repository-url in [tool.condawheel]"
         )
     if args.timeout <= 0:
         raise ConfigurationError(f"--timeout must be positive, not {args.timeout}")
     options = PublishOptions(
         repository_url=repository_url,
-        index_url=args.index_url or _env("CONDAWHEEL_INDEX_URL"),
+        index_url=args.index_url or _env("CONDAWHEEL_INDEX_URL") or config["index-url"] or None,
         username=args.username or _env("CONDAWHEEL_USERNAME", "TWINE_USERNAME"),
         password=args.password or _env("CONDAWHEEL_PASSWORD", "TWINE_PASSWORD"),
         use_keyring=not args.no_keyring,
