@@ -21,6 +21,7 @@ import rattler
 
 __all__ = [
     "PY",
+    "add_python",
     "add_record",
     "env_python",
     "files_only",
@@ -105,11 +106,26 @@ def site_packages(prefix: Path) -> Path:
     return prefix / "lib" / f"python{PY}" / "site-packages"
 
 
+def add_python(prefix: Path) -> Path:
+    """The machine's CPython as the interpreter of ``prefix`` (a venv made without pip),
+    for an environment that py-rattler made from a channel holding no conda Python."""
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(prefix)],
+        check=True,
+        capture_output=True,
+    )
+    return prefix
+
+
 def run_python(prefix: Path, code: str) -> subprocess.CompletedProcess[str]:
+    """``code`` run by the environment's interpreter, with no LD_LIBRARY_PATH or
+    PYTHONPATH from the test run: what it loads, it finds by itself."""
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH")}
     return subprocess.run(
         [str(env_python(prefix)), "-c", code],
         capture_output=True,
         text=True,
+        env=env,
         check=False,
         timeout=60,
         cwd=prefix.parent,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -11,7 +12,24 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["free_port", "pypiserver", "serve"]
+import pytest
+
+__all__ = ["free_port", "isolated_pip", "pypiserver", "serve"]
+
+
+@contextmanager
+def isolated_pip() -> Iterator[None]:
+    """pip reads no configuration of this machine (its mirrors and constraints), and
+    talks to 127.0.0.1 directly."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIP_CONFIG_FILE", os.devnull)
+        for name in list(os.environ):
+            if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
+                patch.delenv(name)
+        patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
+        patch.setenv("no_proxy", "127.0.0.1,localhost")
+        yield
 
 
 def free_port() -> int:

@@ -22,7 +22,6 @@ import functools
 import http.server
 import io
 import json
-import os
 import platform
 import socket
 import subprocess
@@ -38,11 +37,11 @@ import pytest
 from channel import create_environment, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
-from condaenv import PY, add_record, make_env, site_packages, snapshot
+from condaenv import PY, add_python, add_record, make_env, run_python, site_packages, snapshot
 from condawheel.convert import convert
 from condawheel.plan import ConvertOptions
 from condawheel.simple_index import JSON_CONTENT_TYPE
-from servers import free_port
+from servers import free_port, isolated_pip
 from wheelmaker import make_wheel
 
 pytestmark = [
@@ -63,15 +62,7 @@ def main():
 
 @pytest.fixture(scope="module", autouse=True)
 def _pip_on_its_own() -> Iterator[None]:
-    """pip reads no configuration of this machine, and talks to 127.0.0.1 directly."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PIP_CONFIG_FILE", os.devnull)
-        for name in list(os.environ):
-            if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
-                patch.delenv(name)
-        patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        patch.setenv("no_proxy", "127.0.0.1,localhost")
+    with isolated_pip():
         yield
 
 
@@ -145,27 +136,7 @@ def _wheel(dist: Path, name: str) -> Path:
 
 
 def _environment(root: Path, channel: Path, specs: list[str]) -> Path:
-    """An environment made by py-rattler from the channel, plus the machine's CPython."""
-    prefix = create_environment(root / "env", channel, specs)
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(prefix)],
-        check=True,
-        capture_output=True,
-    )
-    return prefix
-
-
-def _python(prefix: Path, code: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH")}
-    return subprocess.run(
-        [str(prefix / "bin" / "python"), "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=prefix.parent,
-        check=False,
-        timeout=60,
-    )
+    return add_python(create_environment(root / "env", channel, specs))
 
 
 def _pip_download(url: str, dest: Path, *names: str) -> list[str]:
@@ -282,7 +253,7 @@ def test_install_by_name_with_dependencies(
     external = [c for c in report["checks"] if c["check"] == "requires-external"]
     assert [c["ok"] for c in external] == [True]  # pyanswer's libanswer: conda's
 
-    run = _python(
+    run = run_python(
         prefix, "import answer_cli, pyanswer; print(answer_cli.main(), pyanswer.__file__)"
     )
     assert run.returncode == 0, run.stderr
@@ -347,7 +318,7 @@ def test_pip_backtracks(server: tuple[str, Path], tmp_path: Path) -> None:
     assert fetched["leaf"][1] in ("app", "mid")
     assert sorted(w["name"] for w in report["wheels"]) == ["app", "leaf", "mid", "top"]
     assert report["wheels"][0]["wheel"] == str(app)
-    run = _python(
+    run = run_python(
         prefix,
         "import importlib.metadata as m, app, leaf, mid, top; "
         "print(*(m.version(n) for n in ('mid', 'leaf')))",

@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import shutil
@@ -23,7 +22,16 @@ import pytest
 from channel import create_environment, find_package, index_channel, sample_channel
 from clirun import run_cli
 from compilers import requires_gcc
-from condaenv import PY, files_only, make_env, pip_uninstall, site_packages, snapshot
+from condaenv import (
+    PY,
+    add_python,
+    files_only,
+    make_env,
+    pip_uninstall,
+    run_python,
+    site_packages,
+    snapshot,
+)
 from condawheel.convert import convert
 from condawheel.plan import ConvertOptions
 
@@ -37,19 +45,6 @@ def _cli(
     cwd: Path, *args: str | Path, conda_prefix: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     return run_cli(cwd, "install", *args, conda_prefix=conda_prefix)
-
-
-def _env_python(prefix: Path, code: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("LD_LIBRARY_PATH", "PYTHONPATH")}
-    return subprocess.run(
-        [str(prefix / "bin" / "python"), "-c", code],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=prefix.parent,
-        check=False,
-        timeout=60,
-    )
 
 
 def _refused(prefix: Path, *args: str | Path) -> str:
@@ -88,14 +83,7 @@ def answer_wheels(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> di
 
 
 def _rattler_env(root: Path, channel: Path, specs: list[str]) -> Path:
-    """An environment made by py-rattler from the channel, plus the machine's CPython."""
-    prefix = create_environment(root / "env", channel, specs)
-    subprocess.run(
-        [sys.executable, "-m", "venv", "--without-pip", str(prefix)],
-        check=True,
-        capture_output=True,
-    )
-    return prefix
+    return add_python(create_environment(root / "env", channel, specs))
 
 
 @requires_gcc
@@ -121,7 +109,7 @@ def test_extension_uses_the_conda_library(
         "found = [pyanswer.answer(), pyanswer.libanswer_version(), lib, pyanswer.__file__]\n"
         "print(json.dumps(found))\n"
     )
-    run = _env_python(prefix, probe)
+    run = run_python(prefix, probe)
     assert run.returncode == 0, run.stderr
     answer, version, loaded, module = json.loads(run.stdout)
     assert (answer, version) == (42, "1.0.0")
@@ -195,7 +183,7 @@ def test_corpus_noarch_packages(corpus: Path, tmp_path: Path) -> None:
     prefix = make_env(tmp_path)
     done = _cli(tmp_path, "--prefix", prefix, *wheels)
     assert done.returncode == 0, done.stderr
-    run = _env_python(
+    run = run_python(
         prefix, "import setuptools, wheel; print(wheel.__version__, setuptools.__version__)"
     )
     assert run.stdout.split() == ["0.45.1", "80.9.0"], run.stderr
@@ -229,7 +217,7 @@ def test_corpus_linux_library(corpus: Path, tmp_path: Path) -> None:
     prefix = _rattler_env(tmp_path / "with-deps", channel, ["libgcc-ng >=12"])
     done = _cli(tmp_path, "--prefix", prefix, wheel)
     assert done.returncode == 0, done.stderr
-    run = _env_python(
+    run = run_python(
         prefix,
         "import ctypes, sys; lib = ctypes.CDLL(sys.prefix + '/lib/libz.so.1');"
         "lib.zlibVersion.restype = ctypes.c_char_p; print(lib.zlibVersion().decode())",

@@ -12,8 +12,6 @@ pyanswer; converted, answer-app requires pyanswer as a Python distribution.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +22,10 @@ from builders import CondaPackageBuilder
 from channel import create_environment, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
+from condaenv import add_python, run_python
 from condawheel.convert import convert
 from condawheel.plan import ConvertOptions
-from servers import pypiserver
+from servers import isolated_pip, pypiserver
 from validator import validate_wheel
 
 pytestmark = [
@@ -39,16 +38,9 @@ APP = "import pyanswer\n\n\ndef main():\n    return pyanswer.answer()\n"
 
 @pytest.fixture(scope="module", autouse=True)
 def _isolated() -> Iterator[None]:
-    """Neither pip's configuration nor credentials of this machine play a part."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PIP_CONFIG_FILE", os.devnull)
-        for name in list(os.environ):
-            if name.startswith(("PIP_", "TWINE_", "CONDAWHEEL_")) and name != "PIP_CONFIG_FILE":
-                patch.delenv(name)
-        patch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    """Neither pip's configuration nor keyring credentials of this machine play a part."""
+    with isolated_pip(), pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        patch.setenv("no_proxy", "127.0.0.1,localhost")
         yield
 
 
@@ -92,12 +84,7 @@ def test_publish_two_wheels_then_install_the_top_one_by_name(
         assert sorted(p.name for p in packages.iterdir()) == sorted(w.name for w in wheels.values())
 
         # a fresh environment: libanswer from conda, the machine's CPython as its Python
-        prefix = create_environment(tmp_path / "env", channel, ["libanswer"])
-        subprocess.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(prefix)],
-            check=True,
-            capture_output=True,
-        )
+        prefix = add_python(create_environment(tmp_path / "env", channel, ["libanswer"]))
         installed = run_cli(
             tmp_path, "install", "answer-app", "--index-url", f"{url}simple/",
             "--prefix", prefix, "--json",
@@ -106,14 +93,7 @@ def test_publish_two_wheels_then_install_the_top_one_by_name(
         fetched = {entry["name"] for entry in json.loads(installed.stdout)["index"]["fetched"]}
         assert fetched == {"answer-app", "pyanswer"}
 
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LD_LIBRARY_PATH")}
-        ran = subprocess.run(
-            [str(prefix / "bin" / "python"), "-c", "import answer_app; print(answer_app.main())"],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        ran = run_python(prefix, "import answer_app; print(answer_app.main())")
         assert ran.returncode == 0, ran.stderr
         assert ran.stdout.strip() == "42"
 
