@@ -16,6 +16,13 @@ def _no_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _own_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    # condawheel's cache (a name mapping cached by `condawheel mapping update`, downloads)
+    # is the test run's own, never the user's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "xdg-cache"))
+
+
+@pytest.fixture(autouse=True)
 def _no_publish_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     # Credentials and URLs of whoever runs the tests must not reach `publish`.
     for tool in ("CONDAWHEEL", "TWINE"):

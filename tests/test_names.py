@@ -155,3 +155,18 @@ def test_load_name_map_wrong_shape(tmp_path: Path, content: str) -> None:
         load_name_map(path)
     assert str(path) in str(raised.value)
     assert raised.value.exit_code == 2
+
+
+def test_the_published_mapping_comes_after_the_name_map_and_before_the_table() -> None:
+    resolver = NameResolver(
+        name_map={"py-foo": "foo-from-map"},
+        downloaded={"py-foo": "foo-published", "pytorch": "torch-published", "pandoc": None},
+    )
+    decisions = {
+        n: resolver.resolve(n, python_package=True) for n in ("py-foo", "pytorch", "pandoc")
+    }
+    assert decisions["py-foo"].pypi_name == "foo-from-map"
+    assert decisions["py-foo"].source is NameSource.NAME_MAP
+    assert decisions["pytorch"].pypi_name == "torch-published"
+    assert decisions["pytorch"].source is NameSource.MAPPING
+    assert decisions["pandoc"].pypi_name is None  # known not to be Python

@@ -15,6 +15,7 @@ from condawheel import (
     main_index,
     main_inspect,
     main_install,
+    main_mapping,
     main_publish,
     main_repair,
 )
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         main_install,
         main_index,
         main_publish,
+        main_mapping,
         main_cibuildwheel,
     ):
         module.configure_parser(commands)

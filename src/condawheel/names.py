@@ -18,6 +18,7 @@ _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORE
 class NameSource(enum.Enum):
     WITH = "a dependency package given with --with"
     NAME_MAP = "the --name-map file"
+    MAPPING = "the published mapping (condawheel mapping update)"
     BUILT_IN = "condawheel's table of well-known names"
     ASSUMED = "the conda name itself (assumed; confirm with --with or --name-map)"
     NATIVE_GUESS = "its name (assumed native; confirm with --with or --name-map)"
@@ -37,6 +38,8 @@ class NameResolver:
 
     from_packages: Mapping[str, str | None] = field(default_factory=dict)
     name_map: Mapping[str, str | None] = field(default_factory=dict)
+    #: The published mapping that `condawheel mapping update` cached, when there is one.
+    downloaded: Mapping[str, str | None] = field(default_factory=dict)
     built_in: Mapping[str, str | None] = field(default_factory=lambda: built_in_names())
 
     def resolve(self, conda_name: str, *, python_package: bool) -> NameDecision:
@@ -45,6 +48,7 @@ class NameResolver:
         for mapping, source in (
             (self.from_packages, NameSource.WITH),
             (self.name_map, NameSource.NAME_MAP),
+            (self.downloaded, NameSource.MAPPING),
             (self.built_in, NameSource.BUILT_IN),
         ):
             if conda_name in mapping:

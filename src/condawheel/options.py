@@ -14,6 +14,7 @@ from condawheel.fetch import (
     FetchRequest,
     default_cache_dir,
 )
+from condawheel.mapping import mapping_path
 from condawheel.plan import ConvertOptions
 from condawheel.source import is_conda_package
 
@@ -115,7 +116,8 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
         "--name-map",
         type=Path,
         metavar="FILE",
-        help="JSON object mapping conda names to PyPI names (null: not a Python package)",
+        help="JSON object mapping conda names to PyPI names (null: not a Python package); "
+        "it comes before the published mapping that `condawheel mapping update` caches",
     )
     parser.add_argument(
         "--plain-tags",
@@ -143,9 +145,11 @@ def convert_options(args: argparse.Namespace) -> ConvertOptions:
     config = load_config(Path.cwd())
     with_sources = args.with_sources or [Path(p) for p in config["with"]]
     name_map = args.name_map or (Path(config["name-map"]) if config["name-map"] else None)
+    mapping = mapping_path(default_cache_dir())
     return ConvertOptions(
         with_sources=tuple(with_sources),
         name_map=name_map,
+        mapping=mapping if mapping.is_file() else None,
         plain_tags=bool(args.plain_tags if args.plain_tags is not None else config["plain-tags"]),
         version=args.wheel_version,
         strict=bool(args.strict),

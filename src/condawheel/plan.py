@@ -11,6 +11,7 @@ from condawheel.dependencies import Dependencies, classify
 from condawheel.exceptions import BadInputError
 from condawheel.known import KnownPackages
 from condawheel.layout import Layout, metadata_dir_name_version
+from condawheel.mapping import load_mapping
 from condawheel.metadata import DistributionId
 from condawheel.names import NameResolver, load_name_map, valid_distribution_name
 from condawheel.package import CondaPackage, NoarchType
@@ -24,6 +25,8 @@ class ConvertOptions:
     with_sources: tuple[Path, ...] = ()
     #: JSON file mapping conda names to PyPI names (null for native packages).
     name_map: Path | None = None
+    #: A published mapping cached by `condawheel mapping update`, used after ``name_map``.
+    mapping: Path | None = None
     #: Standard platform tags (`linux_x86_64`) instead of condawheel's conda tags.
     plain_tags: bool = False
     #: Wheel version to use when the conda version is not valid PEP 440.
@@ -61,6 +64,7 @@ def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackag
     resolver = NameResolver(
         from_packages=known.names(),
         name_map=load_name_map(options.name_map) if options.name_map else {},
+        downloaded=load_mapping(options.mapping) if options.mapping else {},
     )
     try:
         dependencies = classify(package.depends, resolver, python_package=python_package)
