@@ -28,8 +28,11 @@ Turn conda packages into wheels that use conda's shared libraries.
   condawheel convert pkg.conda -w dist  write the wheel
   condawheel repair foo.whl -w out      make a built wheel use conda's libraries
   condawheel build recipe/ -w dist      build a conda recipe, convert what it made
+  condawheel convert --spec foo -c conda-forge -w dist   solve, download, convert
   condawheel install foo.whl            install conda-tagged wheels into $CONDA_PREFIX
+  condawheel publish dist/ --repository-url URL   upload to your own index
   condawheel index dist/                write a static PEP 503/691 index of the wheels
+  condawheel install foo --index-url URL          install by name from an index
 
 Exit codes: 0 done, 1 internal error, 2 bad input or configuration, 3 nothing to do.
 Settings may also live in [tool.condawheel] in pyproject.toml; flags override them.
