@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import build_small_channel, find_package, sample_channel
+from channel import build_small_channel, find_package, index_channel, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
 from validator import validate_wheel
@@ -210,3 +210,39 @@ def test_help_teaches_spec(tmp_path: Path) -> None:
     for flag in ("--spec", "--channel", "--subdir", "--cache-dir", "XDG_CACHE_HOME"):
         assert flag in result.stdout
     assert "condawheel convert --spec " in result.stdout
+
+
+def test_spec_converts_real_conda_forge_packages_from_a_corpus_channel(
+    corpus: Path, tmp_path: Path
+) -> None:
+    """A local channel of the corpus's genuine conda-forge builds (copied into the test's
+    own folder: rattler's indexer skips symlinks), solved and converted with --strict."""
+    channel = tmp_path / "channel"
+    for subdir in ("linux-64", "noarch"):
+        shutil.copytree(corpus / "real" / subdir, channel / subdir)
+    index_channel(channel)
+    cache = tmp_path / "cache"
+    specs = ("openssl 3.3.*", "libsqlite", "libexpat >=2.6")
+    result = run_cli(
+        tmp_path,
+        *("convert", "--subdir", "linux-64", "-c", channel.as_uri(), "--cache-dir", cache),
+        *(arg for spec in specs for arg in ("--spec", spec)),
+        *("-w", tmp_path / "dist", "--strict", "--json"),
+    )
+    assert result.returncode == 0, result.stderr
+    converted = {Path(json.loads(line)["input"]).name for line in result.stdout.splitlines()}
+    assert converted == {
+        "openssl-3.3.1-h4ab18f5_1.conda",
+        "libsqlite-3.46.0-hde9e2c9_0.conda",
+        "libexpat-2.6.2-h59595ed_0.conda",
+    }
+    # their dependencies were downloaded (and known to the conversion), not converted
+    cached = {p.name for p in (cache / "pkgs").glob("*/*")}
+    assert {"libzlib-1.3.1-h4ab18f5_1.conda", "libgcc-ng-14.2.0-h69a702a_1.conda"} <= cached
+    wheels = {validate_wheel(w).name: validate_wheel(w) for w in (tmp_path / "dist").glob("*.whl")}
+    assert set(wheels) == {"openssl", "libsqlite", "libexpat"}
+    assert wheels["libsqlite"].metadata.requires_external == [
+        "libgcc-ng (>=12)",
+        "libzlib (>=1.2.13,<2.0a0)",
+    ]
+    assert all(tag.platform == "conda_linux_2_17_x86_64" for w in wheels.values() for tag in w.tags)
