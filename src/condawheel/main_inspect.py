@@ -1,4 +1,4 @@
-"""`condawheel inspect`: what convert would do with a package, and why."""
+"""`condawheel inspect`: what convert would do with a package, or repair with a wheel."""
 
 from __future__ import annotations
 
@@ -9,17 +9,22 @@ from typing import Any
 from condawheel.convert import inspect_package
 from condawheel.known import KnownPackages
 from condawheel.options import add_convert_arguments, convert_options, expand_packages
-from condawheel.report import report
+from condawheel.repair import RepairOptions, inspect_wheel
+from condawheel.report import repair_report, report
 
 _HELP = """\
 Show what `condawheel convert` would do with a package, and why: the wheel's
 name and tags and where each came from, where the files go, the binaries and
 the libraries they need, how each conda dependency becomes wheel metadata, and
-every warning. Nothing is written.
+every warning. Given a wheel, show what `condawheel repair` would do with it: the
+libraries each binary needs and who provides them (the conda environment of --with,
+else $CONDA_PREFIX), the vendored copies it would remove, the Requires-External it
+would add and the tag it would give. Nothing is written.
 
 examples:
   condawheel inspect foo-1.2-py312h1234_0.conda
   condawheel inspect foo-1.2-py312h1234_0.conda --with $CONDA_PREFIX --json
+  condawheel inspect dist/foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl --with $CONDA_PREFIX
 """
 
 
@@ -30,22 +35,51 @@ def configure_parser(commands: Any) -> None:
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_convert_arguments(parser)
+    add_convert_arguments(
+        parser, what=".conda or .tar.bz2 files, folders holding them, or wheels (.whl)"
+    )
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
     options = convert_options(args)
     known = KnownPackages.load(options.with_sources)
-    reports = [
-        report(inspect_package(package, options, known=known))
-        for package in expand_packages(args.packages)
-    ]
+    wheel_options = RepairOptions(
+        with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
+    )
+    reports: list[dict[str, Any]] = []
+    texts: list[str] = []
+    for path in expand_packages(args.packages):
+        if path.name.endswith(".whl"):
+            data = repair_report(inspect_wheel(path, wheel_options))
+            texts.append(render_wheel(data))
+        else:
+            data = report(inspect_package(path, options, known=known))
+            texts.append(render(data))
+        reports.append(data)
     if args.json:
         print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, sort_keys=True))
     else:
-        print("\n\n".join(render(r) for r in reports))
+        print("\n\n".join(texts))
     return 0
+
+
+def render_wheel(data: dict[str, Any]) -> str:
+    lines = [
+        f"{data['input']}",
+        f"  repaired as    {data['wheel']}",
+        f"  tag            {data['tag']}",
+    ]
+    if data["removed"]:
+        lines.append("  vendored       " + ", ".join(data["removed"]) + " (removed)")
+    if data["requires_external"]:
+        lines.append("  declares       " + ", ".join(data["requires_external"]))
+    lines.append("  libraries")
+    for use in data["libraries"]:
+        detail = f": {use['detail']}" if use["detail"] else ""
+        lines.append(f"    {use['binary']} needs {use['needs']}: {use['satisfied_by']}{detail}")
+    lines += [f"  warning: {w}" for w in data["warnings"]]
+    return "\n".join(lines)
 
 
 def render(data: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from condawheel.repair import RepairOptions, repair
+from condawheel.report import repair_report
 
 _HELP = """\
 Repair a wheel built inside a conda environment, or one that auditwheel, delocate
@@ -76,29 +77,7 @@ def execute(args: argparse.Namespace) -> int:
     )
     result = repair(args.wheel, args.wheel_dir, options)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "input": str(result.input),
-                    "wheel": str(result.wheel),
-                    "tag": result.tag,
-                    "removed": list(result.plan.remove),
-                    "requires_external": list(result.plan.requirements),
-                    "libraries": [
-                        {
-                            "binary": u.binary,
-                            "needs": u.needed,
-                            "satisfied_by": u.satisfaction.name.lower(),
-                            "detail": u.detail,
-                        }
-                        for u in result.plan.uses
-                    ],
-                    "warnings": list(result.warnings),
-                },
-                indent=2,
-                sort_keys=True,
-            )
-        )
+        print(json.dumps(repair_report(result), indent=2, sort_keys=True))
     else:
         for warning in result.warnings:
             print(f"condawheel: warning: {args.wheel.name}: {warning}", file=sys.stderr)

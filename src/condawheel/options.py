@@ -19,7 +19,12 @@ from condawheel.plan import ConvertOptions
 from condawheel.source import is_conda_package
 
 
-def add_convert_arguments(parser: argparse.ArgumentParser, *, optional: bool = False) -> None:
+def add_convert_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    optional: bool = False,
+    what: str = ".conda or .tar.bz2 files, or folders holding them",
+) -> None:
     """The conversion flags and the PKG arguments (``optional``: --spec may stand for them)."""
     add_conversion_flags(parser)
     parser.add_argument(
@@ -27,7 +32,7 @@ def add_convert_arguments(parser: argparse.ArgumentParser, *, optional: bool = F
         nargs="*" if optional else "+",
         type=Path,
         metavar="PKG",
-        help=".conda or .tar.bz2 files, or folders holding them",
+        help=what,
     )
 
 

@@ -80,6 +80,19 @@ def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> 
             f"{wheel.name}: no conda environment to repair against: activate one or "
             "pass --with PREFIX"
         )
+    return _run(wheel, out_dir, options, sources)
+
+
+def inspect_wheel(wheel: Path, options: RepairOptions | None = None) -> RepairResult:
+    """Everything `repair` would do, and why, without writing a wheel. Without a conda
+    environment to check against, every library the platform lacks is unsatisfied."""
+    options = options or RepairOptions()
+    return _run(wheel, None, options, options.with_sources or default_sources(wheel))
+
+
+def _run(
+    wheel: Path, out_dir: Path | None, options: RepairOptions, sources: tuple[Path, ...]
+) -> RepairResult:
     index = LibraryIndex.from_known(KnownPackages.load(sources))
     with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
         subdir = _subdir(source)
@@ -102,6 +115,7 @@ def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> 
                 f"{wheel.name}: {first.binary} needs {first.needed}, which nothing provides "
                 "(--strict); pass --with the conda environment that has it"
             )
+        # Applied to scratch copies even for inspect: the tag is read from the edited files.
         for name in plan.edits.files():
             apply_edits(binaries[name][0], plan.edits.for_file(name))
         kept = {n: b for n, b in binaries.items() if n not in plan.remove}
@@ -109,12 +123,13 @@ def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> 
             FoundBinary(path=n, in_root=True, info=_reread(n, p)) for n, (p, _) in kept.items()
         ]
         tag, _, mismatches = platform_tag(subdir, found, plain=options.plain_tags)
-        out_dir.mkdir(parents=True, exist_ok=True)
         result_name = _retagged_name(source, tag)
-        _write(source, out_dir / result_name, plan, kept, tag, options)
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            _write(source, out_dir / result_name, plan, kept, tag, options)
     return RepairResult(
         input=wheel,
-        wheel=out_dir / result_name,
+        wheel=(out_dir / result_name) if out_dir is not None else Path(result_name),
         tag=tag,
         plan=plan,
         warnings=(*plan.warnings, *mismatches),
@@ -136,13 +151,16 @@ def _installed_root(source: WheelInput, subdir: str) -> str:
     """Where the wheel root lands, relative to the environment prefix."""
     if subdir.startswith("win-"):
         return "Lib/site-packages"
-    version = re.search(r"(?:cp|py)(\d)(\d+)", source.name.python)
+    version = re.search(r"(?:cp|py)(\d)(\d*)", source.name.python)
     if not version:
         raise BadInputError(
             f"{source.label}: python tag {source.name.python} names no Python version, "
             "so where its files install is unknown"
         )
-    return f"lib/python{version.group(1)}.{version.group(2)}/site-packages"
+    # A py3 wheel installs under whichever lib/python3.X: only the folder's depth
+    # matters here, to reach the prefix's lib/ from the wheel root.
+    minor = version.group(2) or "X"
+    return f"lib/python{version.group(1)}.{minor}/site-packages"
 
 
 def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path, BinaryInfo]]:

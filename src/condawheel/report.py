@@ -6,6 +6,7 @@ from typing import Any
 
 from condawheel.binaries import BinaryFormat, BinaryInfo
 from condawheel.convert import ConvertResult
+from condawheel.repair import RepairResult
 from condawheel.tags import GLIBC_BASELINE
 
 
@@ -88,3 +89,24 @@ def _floor(info: BinaryInfo) -> str | None:
 
 def _version(value: tuple[int, int] | None) -> str | None:
     return f"{value[0]}.{value[1]}" if value else None
+
+
+def repair_report(result: RepairResult) -> dict[str, Any]:
+    """What `repair` did (or, from `inspect`, would do) to a wheel, as JSON-ready data."""
+    return {
+        "input": str(result.input),
+        "wheel": str(result.wheel),
+        "tag": result.tag,
+        "removed": list(result.plan.remove),
+        "requires_external": list(result.plan.requirements),
+        "libraries": [
+            {
+                "binary": u.binary,
+                "needs": u.needed,
+                "satisfied_by": u.satisfaction.name.lower(),
+                "detail": u.detail,
+            }
+            for u in result.plan.uses
+        ],
+        "warnings": list(result.warnings),
+    }

@@ -219,7 +219,9 @@ def platform_tag(
 
 def subdir_for_platform_tag(platform: str) -> str | None:
     """The conda subdir a standard platform tag stands for (`manylinux_2_17_x86_64`,
-    `linux_x86_64`, `macosx_11_0_arm64`, `win_amd64`), or None: musl is not conda's libc."""
+    `linux_x86_64`, `macosx_11_0_arm64`, `win_amd64`) or condawheel's own
+    (`conda_linux_2_17_x86_64`), or None: musl is not conda's libc."""
+    platform = platform.removeprefix("conda_")
     for subdir, tag in _WINDOWS.items():
         if platform == tag:
             return subdir

@@ -212,3 +212,42 @@ def test_repair_finds_the_environment_of_the_wheels_python_as_laid_out_in_the_im
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["requires_external"] == ["libfoo (>=1.2.3,<2.0a0)"]
+
+
+@requires_gcc
+def test_inspect_says_what_repair_would_do_and_writes_nothing(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    out = subprocess.run(
+        [sys.executable, "-m", "condawheel", "inspect", str(built["audited"]), "--with",
+         str(built["prefix"]), "--json"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["requires_external"] == ["libfoo (>=1.2.3,<2.0a0)"]
+    assert len(data["removed"]) == 1 and "libfoo" in data["removed"][0]
+    assert data["tag"].startswith("conda_linux_")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+    text = subprocess.run(
+        [sys.executable, "-m", "condawheel", "inspect", str(built["audited"])],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin"},
+    )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    # no environment to check against: the vendored copy stays, and says so
+    assert "  repaired as    " in text.stdout
+    assert "libfoo" in text.stdout
+
+
+@requires_gcc
+def test_a_repaired_wheel_repairs_again_to_the_same_wheel(
+    built: dict[str, Path], tmp_path: Path
+) -> None:
+    first = repair(built["audited"], tmp_path / "1", RepairOptions(with_sources=(built["prefix"],)))
+    again = repair(first.wheel, tmp_path / "2", RepairOptions(with_sources=(built["prefix"],)))
+    assert again.wheel.name == first.wheel.name
+    assert again.plan.remove == ()
+    assert again.plan.requirements == first.plan.requirements
