@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -20,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from condawheel.atomic import atomic_output
 from condawheel.exceptions import BadInputError, ConfigurationError
 
 DEFAULT_URL = (
@@ -60,15 +59,8 @@ def update_mapping(cache_dir: Path, url: str = DEFAULT_URL) -> MappingUpdate:
     path = mapping_path(cache_dir)
     changed = not path.is_file() or path.read_bytes() != text
     if changed:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(text)
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(path) as out:
+            out.write(text)
     return MappingUpdate(
         path=path,
         url=url,

@@ -8,15 +8,14 @@ indexed again, so that a later build can use it with ``--channel file://OUTDIR/c
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 from condawheel import rattler_run
+from condawheel.atomic import atomic_output
 from condawheel.exceptions import BadInputError, ConfigurationError
 
 Tool = Literal["rattler-build", "conda-build"]
@@ -111,15 +110,8 @@ def publish_to_channel(packages: Iterable[Path], channel: Path) -> tuple[Path, .
     published = []
     for package in packages:
         target_dir = channel / package.parent.name
-        target_dir.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=target_dir)
-        os.close(fd)
-        try:
-            shutil.copyfile(package, tmp)
-            Path(tmp).replace(target_dir / package.name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_output(target_dir / package.name) as out, package.open("rb") as source:
+            shutil.copyfileobj(source, out)
         published.append(target_dir / package.name)
     index_channel(channel)
     return tuple(published)

@@ -8,11 +8,11 @@ import gzip
 import io
 import os
 import tarfile
-import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from condawheel.atomic import atomic_output
 from condawheel.exceptions import ConfigurationError
 
 #: Folders and files that are never sources: VCS data, environments, build outputs.
@@ -43,24 +43,17 @@ def write_sdist(project: Path, pyproject: Mapping[str, Any], out_dir: Path) -> P
     stem = f"{metadata.canonical_name.replace('-', '_')}-{metadata.version}"
     files = sorted(_sources(project))
     mtime = _timestamp(project, files)
-    out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{stem}.tar.gz"
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".part", dir=out_dir)
-    try:
-        with (
-            os.fdopen(fd, "wb") as raw,
-            gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime) as zipped,
-            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
-        ):
-            _add(tar, f"{stem}/PKG-INFO", bytes(metadata.as_rfc822()), 0o644, mtime)
-            for relative in files:
-                path = project / relative
-                mode = 0o755 if os.access(path, os.X_OK) else 0o644
-                _add(tar, f"{stem}/{relative}", path.read_bytes(), mode, mtime)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with (
+        atomic_output(target) as raw,
+        gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=mtime) as zipped,
+        tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        _add(tar, f"{stem}/PKG-INFO", bytes(metadata.as_rfc822()), 0o644, mtime)
+        for relative in files:
+            path = project / relative
+            mode = 0o755 if os.access(path, os.X_OK) else 0o644
+            _add(tar, f"{stem}/{relative}", path.read_bytes(), mode, mtime)
     return target
 
 

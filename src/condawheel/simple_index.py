@@ -29,8 +29,6 @@ import email.parser
 import hashlib
 import html
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +38,7 @@ from urllib.parse import quote, urlsplit
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from condawheel.atomic import atomic_output
 from condawheel.exceptions import BadInputError, ConfigurationError, NothingToDoError
 from condawheel.wheelfile import WheelInput
 
@@ -295,25 +294,9 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as stream:
-            stream.write(data)
-        # mkstemp makes the file private; pages are for a web server to read.
-        temp.chmod(0o666 & ~_umask())
-        temp.replace(path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
+    with atomic_output(path) as stream:
+        stream.write(data)
     return True
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 def _remove_stale(directory: Path, root: Path, keep: set[Path]) -> tuple[Path, ...]:
