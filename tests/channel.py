@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from condawheel import rattler_run
+from condawheel.recipes import index_channel
 
 __all__ = [
     "RECIPES",
@@ -115,13 +116,6 @@ def _python_version(python: str) -> str:
         check=True,
     )
     return out.stdout.strip()
-
-
-def index_channel(channel: Path) -> None:
-    from rattler.index import index_fs
-
-    (channel / "noarch").mkdir(parents=True, exist_ok=True)  # a channel always has noarch/
-    rattler_run.run(index_fs(channel, write_zst=False, write_shards=False, force=True))
 
 
 def build_recipes(

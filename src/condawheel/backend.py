@@ -39,8 +39,7 @@ from packaging.utils import canonicalize_name, parse_wheel_filename
 from condawheel.build import build
 from condawheel.config import load_config
 from condawheel.exceptions import CondawheelError, ConfigurationError
-from condawheel.fetch import channel_url
-from condawheel.recipes import BuildOptions, parse_variants
+from condawheel.recipes import BuildOptions, build_options
 from condawheel.sdist import write_sdist
 
 __all__ = [
@@ -136,21 +135,17 @@ def _pyproject(project: Path) -> dict[str, Any]:
 
 def _build_options(config: Mapping[str, Any], settings: Mapping[str, Any]) -> BuildOptions:
     python = "{}.{}".format(*sys.version_info[:2])
-    variants: dict[str, tuple[str, ...]] = {
-        "python": (python,),
-        "python_version": (python,),
-        "python_exe": (sys.executable,),
-    }
-    for key, value in config["variants"].items():
-        values = value if isinstance(value, list) else [value]
-        variants[key] = tuple(str(v) for v in values)
-    variants.update(parse_variants(_as_list(settings.get("variant"))))
-    channels = _as_list(settings.get("channel")) or list(config["channels"])
-    target = settings.get("target-platform") or config["target-platform"] or None
-    return BuildOptions(
-        channels=tuple(channel_url(c) for c in channels),
-        variants=variants,
+    target = settings.get("target-platform")
+    return build_options(
+        config,
+        channels=_as_list(settings.get("channel")),
+        variants=_as_list(settings.get("variant")),
         target_platform=str(target) if target else None,
+        base_variants={
+            "python": (python,),
+            "python_version": (python,),
+            "python_exe": (sys.executable,),
+        },
     )
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from condawheel.archive_cache import local_path
 from condawheel.condabuild_runner import build_with_conda_build
 from condawheel.convert import ConvertResult, convert
 from condawheel.known import KnownPackages
@@ -77,11 +78,5 @@ def build(
 
 def _local_channels(channels: tuple[str, ...]) -> tuple[Path, ...]:
     """The ``file://`` channels that exist here: their packages describe dependencies."""
-    from urllib.parse import unquote, urlparse
-
-    found = []
-    for url in channels:
-        parsed = urlparse(url)
-        if parsed.scheme == "file" and Path(unquote(parsed.path)).is_dir():
-            found.append(Path(unquote(parsed.path)))
-    return tuple(found)
+    paths = (local_path(url) for url in channels if url.startswith("file:"))
+    return tuple(path for path in paths if path.is_dir())

@@ -11,11 +11,10 @@ from typing import Any
 from condawheel.build import CHANNEL_DIR, BuildResult, build
 from condawheel.config import load_config
 from condawheel.exceptions import ConfigurationError
-from condawheel.fetch import channel_url
 from condawheel.main_convert import result_json
 from condawheel.options import add_conversion_flags, convert_options, output_dir
 from condawheel.progress import log_display
-from condawheel.recipes import BuildFailedError, BuildOptions, parse_variants
+from condawheel.recipes import BuildFailedError, BuildOptions, build_options
 
 _HELP = f"""\
 Build a conda recipe and convert every package it produces into a wheel.
@@ -99,16 +98,13 @@ def configure_parser(commands: Any) -> None:
     parser.set_defaults(execute=execute)
 
 
-def build_options(args: argparse.Namespace) -> BuildOptions:
-    config = load_config(Path.cwd())
-    variants = {key: tuple(map(str, _as_list(v))) for key, v in config["variants"].items()}
-    variants.update(parse_variants(args.variants))
-    channels = args.channels or config["channels"]
-    return BuildOptions(
-        channels=tuple(channel_url(c) for c in channels),
-        variants=variants,
-        variant_files=tuple(args.variant_files),
-        target_platform=args.target_platform or config["target-platform"] or None,
+def options_of(args: argparse.Namespace) -> BuildOptions:
+    return build_options(
+        load_config(Path.cwd()),
+        channels=args.channels or (),
+        variants=args.variants,
+        variant_files=args.variant_files,
+        target_platform=args.target_platform,
     )
 
 
@@ -132,7 +128,7 @@ def execute(args: argparse.Namespace) -> int:
             result = build(
                 recipe,
                 out_dir,
-                build_options(args),
+                options_of(args),
                 convert_options(args),
                 on_log=on_log,
                 run_tests=not args.no_test,
@@ -162,7 +158,3 @@ def build_json(result: BuildResult) -> dict[str, Any]:
         "packages": [str(p) for p in result.packages],
         "wheels": [result_json(c) for c in result.conversions],
     }
-
-
-def _as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from condawheel import rattler_run
 from condawheel.atomic import atomic_output
@@ -88,6 +88,32 @@ class BuildFailedError(BadInputError):
     def __init__(self, message: str, log_tail: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.log_tail = tuple(log_tail)
+
+
+def build_options(
+    config: Mapping[str, Any],
+    *,
+    channels: Sequence[str] = (),
+    variants: Iterable[str] = (),
+    variant_files: Sequence[Path] = (),
+    target_platform: str | None = None,
+    base_variants: Mapping[str, tuple[str, ...]] | None = None,
+) -> BuildOptions:
+    """The options of one build: what was given (flags, PEP 517 config settings) over
+    ``[tool.condawheel]`` (``config``), over ``base_variants``. ``variants`` are
+    ``KEY=VALUE`` items; channels become URLs as rattler takes them."""
+    from condawheel.fetch import channel_url  # py-rattler, only when a build is set up
+
+    merged = dict(base_variants or {})
+    for key, value in config["variants"].items():
+        merged[key] = tuple(str(v) for v in (value if isinstance(value, list) else [value]))
+    merged.update(parse_variants(variants))
+    return BuildOptions(
+        channels=tuple(channel_url(c) for c in (channels or config["channels"])),
+        variants=merged,
+        variant_files=tuple(variant_files),
+        target_platform=target_platform or config["target-platform"] or None,
+    )
 
 
 def parse_variants(items: Iterable[str]) -> dict[str, tuple[str, ...]]:
