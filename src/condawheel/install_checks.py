@@ -91,7 +91,7 @@ def _platform_reason(platform: str, environment: CondaEnvironment) -> str:
             f"platform {platform}: this is not a conda-tagged wheel; install it with pip "
             "(or convert the conda package with condawheel convert)"
         )
-    subdir = subdir_for_platform_tag(platform.removeprefix("conda_"))
+    subdir = subdir_for_platform_tag(platform)
     if subdir != environment.subdir:
         return (
             f"built for {subdir or platform} ({platform}), this environment is {environment.subdir}"

@@ -43,7 +43,7 @@ def configure_parser(commands: Any) -> None:
 
 def execute(args: argparse.Namespace) -> int:
     options = convert_options(args)
-    known = KnownPackages.load(options.with_sources)
+    known: KnownPackages | None = None  # read once, and only when a package needs it
     wheel_options = RepairOptions(
         with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
     )
@@ -54,6 +54,8 @@ def execute(args: argparse.Namespace) -> int:
             data = repair_report(inspect_wheel(path, wheel_options))
             texts.append(render_wheel(data))
         else:
+            if known is None:
+                known = KnownPackages.load(options.with_sources)
             data = report(inspect_package(path, options, known=known))
             texts.append(render(data))
         reports.append(data)
