@@ -33,6 +33,7 @@ __all__ = [
     "RecipeBuildError",
     "build_recipes",
     "build_small_channel",
+    "convert_samples",
     "create_environment",
     "failing_recipe",
     "find_package",
@@ -214,6 +215,15 @@ def failing_recipe(folder: Path) -> Path:
         "    - exit 3\n"
     )
     return folder
+
+
+def convert_samples(channel: Path, dist: Path, names: Sequence[str] = RECIPES) -> dict[str, Path]:
+    """The wheels of the packages ``names`` in the channel, converted knowing the channel."""
+    from condawheel.convert import convert
+    from condawheel.plan import ConvertOptions
+
+    options = ConvertOptions(with_sources=(channel,))
+    return {name: convert(find_package(channel, name), dist, options).wheel for name in names}
 
 
 def find_package(channel: Path, name: str) -> Path:

@@ -34,12 +34,10 @@ from typing import Any, ClassVar
 
 import pytest
 
-from channel import create_environment, find_package, sample_channel
+from channel import convert_samples, create_environment, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
 from condaenv import PY, add_python, add_record, make_env, run_python, site_packages, snapshot
-from condawheel.convert import convert
-from condawheel.plan import ConvertOptions
 from condawheel.simple_index import JSON_CONTENT_TYPE
 from servers import free_port, isolated_pip
 from wheelmaker import make_wheel
@@ -75,9 +73,7 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def dist(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheels, and the static index `condawheel index` wrote for them."""
     dist = tmp_path_factory.mktemp("wheels")
-    options = ConvertOptions(with_sources=(channel,))
-    for name in ("libanswer", "pyanswer", "hello-noarch"):
-        convert(find_package(channel, name), dist, options)
+    convert_samples(channel, dist)
     make_wheel(
         dist,
         "answer-cli",

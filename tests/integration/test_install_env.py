@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import create_environment, find_package, index_channel, sample_channel
+from channel import convert_samples, create_environment, index_channel, sample_channel
 from clirun import run_cli
 from compilers import requires_gcc
 from condaenv import (
@@ -33,7 +33,6 @@ from condaenv import (
     snapshot,
 )
 from condawheel.convert import convert
-from condawheel.plan import ConvertOptions
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="linux environments")
 
@@ -74,12 +73,7 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def answer_wheels(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    dist = tmp_path_factory.mktemp("answer-dist")
-    options = ConvertOptions(with_sources=(channel,))
-    return {
-        name: convert(find_package(channel, name), dist, options).wheel
-        for name in ("libanswer", "pyanswer", "hello-noarch")
-    }
+    return convert_samples(channel, tmp_path_factory.mktemp("answer-dist"))
 
 
 def _rattler_env(root: Path, channel: Path, specs: list[str]) -> Path:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import find_package, sample_channel
+from channel import convert_samples, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
 from condawheel.convert import convert
@@ -55,12 +55,9 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def wheels(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    dist = tmp_path_factory.mktemp("dist")
-    options = ConvertOptions(with_sources=(channel,))
-    made = {}
-    for name in ("libanswer", "pyanswer", "hello-noarch"):
-        made[name] = convert(find_package(channel, name), dist, options).wheel
-        validate_wheel(made[name])
+    made = convert_samples(channel, tmp_path_factory.mktemp("dist"))
+    for wheel in made.values():
+        validate_wheel(wheel)
     assert "conda_linux_2_17_" in made["pyanswer"].name  # the private tags go up as they are
     return made
 
