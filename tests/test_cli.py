@@ -194,6 +194,40 @@ def test_inspect_text(tmp_path: Path) -> None:
     assert "tags" in result.stdout
 
 
+def test_a_reinterpreted_version_warns_in_inspect_and_convert(tmp_path: Path) -> None:
+    """conda's `2025b` is PEP 440's pre-release 2025b0, which pip skips by default."""
+    package = (
+        CondaPackageBuilder(name="zonedata", version="2025b", build="h0_0", noarch="generic")
+        .add_file("share/zoneinfo/UTC", b"TZif2")
+        .build(tmp_path / "in", "conda")
+    )
+    inspected = run_cli(tmp_path, "inspect", package)
+    assert inspected.returncode == 0, inspected.stderr
+    warning = "version '2025b' reads as '2025b0' in PEP 440, a pre-release"
+    assert f"warning: {warning}" in inspected.stdout
+    assert "--version" in inspected.stdout.partition(warning)[2].splitlines()[0]
+    converted = run_cli(tmp_path, "convert", package, "-w", tmp_path / "out")
+    assert converted.returncode == 0, converted.stderr
+    assert f"condawheel: warning: {package.name}: {warning}" in converted.stderr
+    again = run_cli(tmp_path, "convert", package, "-w", tmp_path / "out2", "--version", "2025.2")
+    assert again.returncode == 0 and "PEP 440" not in again.stderr, again.stderr
+
+
+def test_a_leading_underscore_dropped_from_the_name_warns(tmp_path: Path) -> None:
+    package = (
+        CondaPackageBuilder(name="_libgcc_mutex", version="0.1", build="conda_forge")
+        .add_file("share/mutex.txt", "x\n")
+        .build(tmp_path / "in", "conda")
+    )
+    result = run_cli(tmp_path, "convert", package, "-w", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert (
+        f"condawheel: warning: {package.name}: conda name '_libgcc_mutex' is not a valid "
+        "Python distribution name; the wheel is named 'libgcc_mutex'"
+    ) in result.stderr
+    assert Path(result.stdout.strip()).name.startswith("libgcc_mutex-0.1-")
+
+
 # -- [tool.condawheel] --------------------------------------------------------
 
 

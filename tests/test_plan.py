@@ -85,12 +85,14 @@ def test_name_from_the_conda_name_without_a_dist_info() -> None:
     assert plan.notes == ()
 
 
-def test_invalid_conda_name_is_made_valid_with_a_note() -> None:
+def test_invalid_conda_name_is_made_valid_with_a_warning() -> None:
     plan = plan_for(package([], name="_libgcc_mutex", version="0.1", build="conda_forge"))
     assert plan.dist == DistributionId(name="libgcc_mutex", version="0.1")
     assert plan.dist.stem == "libgcc_mutex-0.1"
-    assert plan.notes == (
-        "conda name '_libgcc_mutex' is not a valid Python name; using 'libgcc_mutex'",
+    # A warning, not a note: pip sees the wheel as the project `libgcc_mutex`.
+    assert plan.warnings == (
+        "conda name '_libgcc_mutex' is not a valid Python distribution name; the wheel is "
+        "named 'libgcc_mutex'",
     )
 
 
@@ -110,6 +112,33 @@ def test_build_tag(build_number: int, build: str, tag: str) -> None:
 def test_version_is_normalised() -> None:
     plan = plan_for(package(["share/x"], version="2.0.0-rc1"))
     assert plan.dist.version == "2.0.0rc1"
+
+
+@pytest.mark.parametrize(
+    ("conda", "wheel", "kind"),
+    [
+        ("2025b", "2025b0", "pre-release"),
+        ("1.0_beta", "1.0b0", "pre-release"),
+        ("1.0.dev", "1.0.dev0", "pre-release"),
+        ("1.0-1", "1.0.post1", "post-release"),
+    ],
+)
+def test_a_version_read_as_another_kind_of_release_warns(conda: str, wheel: str, kind: str) -> None:
+    plan = plan_for(package(["share/x"], version=conda))
+    assert plan.dist.version == wheel
+    (warning,) = plan.warnings
+    assert f"{conda!r} reads as {wheel!r}" in warning
+    assert kind in warning and "--version" in warning
+
+
+@pytest.mark.parametrize("version", ["1.0", "1.0rc1", "2.0.post1", "v1.0", "01.2"])
+def test_a_version_that_means_what_it_says_does_not_warn(version: str) -> None:
+    assert plan_for(package(["share/x"], version=version)).warnings == ()
+
+
+def test_a_version_given_with_version_does_not_warn() -> None:
+    plan = plan_for(package(["share/x"], version="2025b"), ConvertOptions(version="2025.2"))
+    assert (plan.dist.version, plan.warnings) == ("2025.2", ())
 
 
 def test_version_override() -> None:

@@ -53,6 +53,7 @@ class ConvertResult:
             else ()
         )
         return (
+            *self.plan.warnings,
             *self.tags.warnings,
             *self.dependencies.warnings,
             *self.payload.warnings,

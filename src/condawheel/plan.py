@@ -46,16 +46,21 @@ class Plan:
     #: `{build_number}_{build_string}`: variants of one version do not collide.
     build_tag: str
     notes: tuple[str, ...] = ()
+    #: What the user should know: a name or version the wheel could not keep as it is.
+    warnings: tuple[str, ...] = ()
 
 
 def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackages) -> Plan:
     paths = list(package.paths or ())
     layout = Layout.for_package(package, paths)
     notes: list[str] = []
-    name, version_text = _name_and_version(package, layout, notes)
+    warnings: list[str] = []
+    name, version_text = _name_and_version(package, layout, notes, warnings)
     if options.version is not None:
         version_text = options.version
     version = _pep440(package, version_text, overridden=options.version is not None)
+    if options.version is None:
+        warnings.extend(_reinterpreted(version_text, version))
     python_package = (
         layout.metadata_dir is not None
         or package.noarch is NoarchType.PYTHON
@@ -79,18 +84,41 @@ def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackag
         dependencies=dependencies,
         build_tag=f"{package.build_number}_{package.build}".replace("-", "_"),
         notes=tuple(notes),
+        warnings=tuple(warnings),
     )
 
 
-def _name_and_version(package: CondaPackage, layout: Layout, notes: list[str]) -> tuple[str, str]:
+def _name_and_version(
+    package: CondaPackage, layout: Layout, notes: list[str], warnings: list[str]
+) -> tuple[str, str]:
     if layout.metadata_dir:
         name, version = metadata_dir_name_version(layout.metadata_dir)
         notes.append(f"name and version from the package's {layout.metadata_dir}")
         return name, version or package.version
     name = valid_distribution_name(package.name)
     if name != package.name:
-        notes.append(f"conda name {package.name!r} is not a valid Python name; using {name!r}")
+        # `_libgcc_mutex` and `libgcc_mutex` would be one project to pip.
+        warnings.append(
+            f"conda name {package.name!r} is not a valid Python distribution name; the "
+            f"wheel is named {name!r}"
+        )
     return name, package.version
+
+
+def _reinterpreted(text: str, version: Version) -> list[str]:
+    """A warning when PEP 440 reads the version as another kind of release than it
+    looks: `2025b` is the pre-release 2025b0, `1.0_beta` is 1.0b0, `1.0-1` is 1.0.post1."""
+    if str(version) == text.strip() or not (version.is_prerelease or version.is_postrelease):
+        return []
+    kind = (
+        "a pre-release, which pip skips unless asked for (--pre)"
+        if version.is_prerelease
+        else "a post-release"
+    )
+    return [
+        f"version {text!r} reads as {str(version)!r} in PEP 440, {kind}; pass --version "
+        "to give the wheel another version"
+    ]
 
 
 def _pep440(package: CondaPackage, text: str, *, overridden: bool) -> Version:

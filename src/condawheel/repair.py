@@ -74,13 +74,7 @@ def default_sources(wheel: Path) -> tuple[Path, ...]:
 def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> RepairResult:
     """Repair ``wheel`` into ``out_dir``; the input is never modified."""
     options = options or RepairOptions()
-    sources = options.with_sources or default_sources(wheel)
-    if not sources:
-        raise BadInputError(
-            f"{wheel.name}: no conda environment to repair against: activate one or "
-            "pass --with PREFIX"
-        )
-    return _run(wheel, out_dir, options, sources)
+    return _run(wheel, out_dir, options, options.with_sources or default_sources(wheel))
 
 
 def inspect_wheel(wheel: Path, options: RepairOptions | None = None) -> RepairResult:
@@ -93,14 +87,20 @@ def inspect_wheel(wheel: Path, options: RepairOptions | None = None) -> RepairRe
 def _run(
     wheel: Path, out_dir: Path | None, options: RepairOptions, sources: tuple[Path, ...]
 ) -> RepairResult:
-    index = LibraryIndex.from_known(KnownPackages.load(sources))
     with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
-        subdir = _subdir(source)
+        # A wheel without binaries (py3-none-any) has nothing to repair, whatever its tag.
         binaries = _extract_binaries(source, Path(scratch))
         if not binaries:
             raise NothingToDoError(
                 f"{wheel.name}: holds no binaries, so there is nothing to repair"
             )
+        subdir = _subdir(source)
+        if out_dir is not None and not sources:
+            raise BadInputError(
+                f"{wheel.name}: no conda environment to repair against: activate one or "
+                "pass --with PREFIX"
+            )
+        index = LibraryIndex.from_known(KnownPackages.load(sources))
         plan = plan_devendoring(
             {name: info for name, (_, info) in binaries.items()},
             index=index,
