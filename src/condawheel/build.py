@@ -9,6 +9,7 @@ from pathlib import Path
 from condawheel.archive_cache import local_path
 from condawheel.condabuild_runner import build_with_conda_build
 from condawheel.convert import ConvertResult, convert
+from condawheel.defaults import CHANNEL_DIR
 from condawheel.known import KnownPackages
 from condawheel.plan import ConvertOptions
 from condawheel.rattler_runner import build_with_rattler
@@ -17,7 +18,6 @@ from condawheel.recipes import BuildOptions, Recipe, publish_to_channel
 LogCallback = Callable[[str], None]
 
 #: Where, under the output directory, the built conda packages go.
-CHANNEL_DIR = "conda"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,23 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
+import os
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
-from condawheel import (
-    __version__,
-    main_build,
-    main_cibuildwheel,
-    main_convert,
-    main_index,
-    main_inspect,
-    main_install,
-    main_mapping,
-    main_publish,
-    main_repair,
-)
+from condawheel import __version__
 from condawheel.exceptions import CondawheelError
+
+
+class _Command(NamedTuple):
+    module: str
+    summary: str
+
+
+# Each command's module (and what it imports: LIEF, rattler, twine...) is imported only
+# when that command runs, so that `condawheel --help` and a usage error answer at once.
+_COMMANDS = {
+    "convert": _Command("main_convert", "convert conda packages into wheels"),
+    "inspect": _Command("main_inspect", "show what convert would do, and why"),
+    "repair": _Command(
+        "main_repair", "make a built wheel use conda's libraries, and tag it for conda"
+    ),
+    "build": _Command("main_build", "build a conda recipe and convert its packages into wheels"),
+    "install": _Command("main_install", "install conda-tagged wheels into a conda environment"),
+    "index": _Command(
+        "main_index", "write a static simple index (PEP 503/691/658) for a folder of wheels"
+    ),
+    "publish": _Command("main_publish", "upload wheels to your own package index (never PyPI)"),
+    "mapping": _Command("main_mapping", "cache a published conda-to-PyPI name mapping"),
+    "cibuildwheel-config": _Command(
+        "main_cibuildwheel", "print the [tool.cibuildwheel] block for condawheel's container image"
+    ),
+}
 
 _DESCRIPTION = """\
 Turn conda packages into wheels that use conda's shared libraries.
@@ -39,33 +58,89 @@ Settings may also live in [tool.condawheel] in pyproject.toml; flags override th
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options that go before or after the command: a command's copy leaves the value
+    given before it alone when absent (``SUPPRESS``), and reaches nested actions too."""
+    default: Any = False if top else argparse.SUPPRESS
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="log what is being done"
+    )
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for nested in dict.fromkeys(action.choices.values()):
+                _add_global_options(nested, top=False)
+
+
+class _CommandAdder:
+    """What a command module's ``configure_parser`` is given: adds its parser with the
+    one-line summary from ``_COMMANDS``, and the global options."""
+
+    def __init__(self, commands: Any) -> None:
+        self._commands = commands
+        self.added: list[argparse.ArgumentParser] = []
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        parser: argparse.ArgumentParser = self._commands.add_parser(
+            name, help=_COMMANDS[name].summary, **kwargs
+        )
+        self.added.append(parser)
+        return parser
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser; with ``command``, only that command's module is imported and
+    the others are names with their summaries."""
     parser = argparse.ArgumentParser(
         prog="condawheel",
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"condawheel {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="log what is being done")
+    _add_global_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (
-        main_convert,
-        main_inspect,
-        main_repair,
-        main_build,
-        main_install,
-        main_index,
-        main_publish,
-        main_mapping,
-        main_cibuildwheel,
-    ):
-        module.configure_parser(commands)
+    adder = _CommandAdder(commands)
+    for name, entry in _COMMANDS.items():
+        if command is None or name == command:
+            module = importlib.import_module(f"condawheel.{entry.module}")
+            module.configure_parser(adder)
+        else:
+            commands.add_parser(name, help=entry.summary, add_help=False)
+    for sub in adder.added:
+        _add_global_options(sub, top=False)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command named in ``argv``: the first word after the global options (which
+    take no value), if it is one."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in _COMMANDS else None
+    return None
+
+
+def _pipe_closed() -> int:
+    """The reader of stdout went away (``| head``): end quietly, as other tools do.
+    Python would complain again when flushing stdout at exit, so point it at devnull."""
+    stdout = sys.__stdout__
+    if stdout is not None and sys.stdout is stdout:
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, stdout.fileno())
+        except (OSError, ValueError):
+            pass
+    return 128 + signal.SIGPIPE if hasattr(signal, "SIGPIPE") else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(words) or "")
+    try:
+        args = parser.parse_args(words)
+    except BrokenPipeError:  # --help into a closed pipe
+        return _pipe_closed()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
         format="condawheel: %(message)s",
@@ -75,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CondawheelError as exc:
         print(f"condawheel: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        return _pipe_closed()
     except KeyboardInterrupt:
         print("condawheel: interrupted", file=sys.stderr)
         return 130

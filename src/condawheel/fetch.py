@@ -53,15 +53,11 @@ from condawheel.archive_cache import (
     Solution,
     local_path,
 )
+from condawheel.defaults import DEFAULT_GLIBC, DEFAULT_LINUX, DEFAULT_MACOS
 from condawheel.exceptions import BadInputError, ConfigurationError
 
 log = logging.getLogger(__name__)
 
-#: What a machine of another subdir is assumed to have, as pixi assumes by default; the
-#: ``CONDA_OVERRIDE_*`` variables conda reads replace them.
-DEFAULT_LINUX = "4.18"
-DEFAULT_GLIBC = "2.28"
-DEFAULT_MACOS = "13.0"
 
 _CONCURRENT_DOWNLOADS = 8
 _CHUNK = 1 << 20

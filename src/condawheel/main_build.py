@@ -6,15 +6,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condawheel.build import CHANNEL_DIR, BuildResult, build
 from condawheel.config import load_config
+from condawheel.defaults import CHANNEL_DIR
 from condawheel.exceptions import ConfigurationError
 from condawheel.main_convert import result_json
 from condawheel.options import add_conversion_flags, convert_options, output_dir
-from condawheel.progress import log_display
-from condawheel.recipes import BuildFailedError, BuildOptions, build_options
+
+if TYPE_CHECKING:  # rattler-build and the converter are imported when the command runs
+    from condawheel.build import BuildResult
+    from condawheel.recipes import BuildOptions
 
 _HELP = f"""\
 Build a conda recipe and convert every package it produces into a wheel.
@@ -41,7 +43,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "build",
-        help="build a conda recipe and convert its packages into wheels",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -99,6 +100,8 @@ def configure_parser(commands: Any) -> None:
 
 
 def options_of(args: argparse.Namespace) -> BuildOptions:
+    from condawheel.recipes import build_options
+
     return build_options(
         load_config(Path.cwd()),
         channels=args.channels or (),
@@ -120,6 +123,10 @@ def recipe_path(args: argparse.Namespace) -> Path:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.build import build
+    from condawheel.progress import log_display
+    from condawheel.recipes import BuildFailedError
+
     recipe = recipe_path(args)
     out_dir = output_dir(args)
     label = f"building {recipe}"

@@ -26,7 +26,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "cibuildwheel-config",
-        help="print the [tool.cibuildwheel] block for condawheel's container image",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

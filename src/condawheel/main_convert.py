@@ -7,13 +7,9 @@ import json
 import logging
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condawheel.archive_cache import ArchiveCache, Fetched
-from condawheel.convert import ConvertResult, convert
 from condawheel.exceptions import CondawheelError
-from condawheel.fetch import FetchRequest, solve
-from condawheel.known import KnownPackages
 from condawheel.options import (
     add_convert_arguments,
     add_spec_arguments,
@@ -22,7 +18,11 @@ from condawheel.options import (
     fetch_request,
     output_dir,
 )
-from condawheel.progress import progress_bar
+
+if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
+    from condawheel.archive_cache import Fetched
+    from condawheel.convert import ConvertResult
+    from condawheel.fetch import FetchRequest
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "convert",
-        help="convert conda packages into wheels",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -74,6 +73,10 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.convert import convert
+    from condawheel.known import KnownPackages
+    from condawheel.progress import progress_bar
+
     if not args.packages and not args.specs:
         args.usage_error("give packages to convert (PKG...), or --spec with --channel")
     request = fetch_request(args)
@@ -114,6 +117,10 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _fetch(request: FetchRequest, *, show_progress: bool) -> Fetched:
+    from condawheel.archive_cache import ArchiveCache
+    from condawheel.fetch import solve
+    from condawheel.progress import progress_bar
+
     solution = solve(request)
     for package in solution.requested:
         log.info("solved %s %s %s (%s)", package.name, package.version, package.build, package.url)

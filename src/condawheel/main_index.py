@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condawheel.simple_index import IndexResult, build_index
+if TYPE_CHECKING:  # imported when the command runs, not for --help
+    from condawheel.simple_index import IndexResult
 
 _HELP = """\
 Write a static simple repository for the wheels in DIR, so that a plain web server
@@ -49,7 +50,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "index",
-        help="write a static simple index (PEP 503/691/658) for a folder of wheels",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -65,6 +65,8 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.simple_index import build_index
+
     result = build_index(args.directory, base_url=args.base_url)
     if args.json:
         print(json.dumps(result_json(result), indent=2, sort_keys=True))

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condawheel.convert import inspect_package
-from condawheel.known import KnownPackages
 from condawheel.options import add_convert_arguments, convert_options, expand_packages
-from condawheel.repair import RepairOptions, inspect_wheel
-from condawheel.report import repair_report, report
+
+if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
+    from condawheel.known import KnownPackages
 
 _HELP = """\
 Show what `condawheel convert` would do with a package, and why: the wheel's
@@ -31,7 +30,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "inspect",
-        help="show what convert would do, and why",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -42,6 +40,11 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.convert import inspect_package
+    from condawheel.known import KnownPackages
+    from condawheel.repair import RepairOptions, inspect_wheel
+    from condawheel.report import repair_report, report
+
     options = convert_options(args)
     known: KnownPackages | None = None  # read once, and only when a package needs it
     wheel_options = RepairOptions(

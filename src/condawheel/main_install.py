@@ -7,13 +7,15 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from condawheel.environment import CondaEnvironment
 from condawheel.exceptions import BadInputError
-from condawheel.install import InstallOptions, InstallPlan, InstallResult, install, plan_install
-from condawheel.pip_download import IndexOptions, check_index_url
-from condawheel.pip_report import Resolution, Satisfied, resolve, split_targets
+
+if TYPE_CHECKING:  # the installer's modules are imported when the command runs, not for --help
+    from condawheel.environment import CondaEnvironment
+    from condawheel.install import InstallOptions, InstallPlan, InstallResult
+    from condawheel.pip_download import IndexOptions
+    from condawheel.pip_report import Resolution, Satisfied
 
 _HELP = """\
 Install conda-tagged wheels (conda_linux_2_17_x86_64, ...) into a conda environment,
@@ -54,7 +56,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "install",
-        help="install conda-tagged wheels into a conda environment",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -110,6 +111,10 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.environment import CondaEnvironment
+    from condawheel.install import InstallOptions
+    from condawheel.pip_report import resolve, split_targets
+
     wheels, requirements = split_targets(args.targets)
     index = _index_options(args, requirements)
     environment = CondaEnvironment.open(args.prefix)
@@ -130,6 +135,8 @@ def execute(args: argparse.Namespace) -> int:
 
 
 def _index_options(args: argparse.Namespace, requirements: Sequence[str]) -> IndexOptions | None:
+    from condawheel.pip_download import IndexOptions, check_index_url
+
     if args.index_url is None:
         if requirements:
             raise BadInputError(
@@ -155,6 +162,8 @@ def _install(
     options: InstallOptions,
     resolution: Resolution | None,
 ) -> int:
+    from condawheel.install import install, plan_install
+
     if resolution is not None and not resolution.wheels:
         # everything asked for is installed already, as pip says it
         if args.json:

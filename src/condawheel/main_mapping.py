@@ -6,7 +6,6 @@ import argparse
 import json
 from typing import Any
 
-from condawheel.fetch import default_cache_dir
 from condawheel.mapping import DEFAULT_URL, update_mapping
 
 _HELP = f"""\
@@ -31,7 +30,6 @@ default URL: {DEFAULT_URL}
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "mapping",
-        help="cache a published conda-to-PyPI name mapping",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -48,6 +46,8 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.fetch import default_cache_dir  # rattler: not for --help
+
     result = update_mapping(default_cache_dir(), args.url)
     if args.json:
         print(

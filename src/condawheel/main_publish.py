@@ -9,13 +9,13 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from condawheel.config import load_config
 from condawheel.exceptions import ConfigurationError, NothingToDoError
-from condawheel.progress import progress_bar
-from condawheel.publish import PublishResult, publish
-from condawheel.publish_target import PublishOptions
+
+if TYPE_CHECKING:  # twine and requests are imported when the command runs, not for --help
+    from condawheel.publish import PublishResult
 
 _HELP = """\
 Upload wheels to a package index with twine: pypiserver, devpi, Nexus, Artifactory,
@@ -53,7 +53,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "publish",
-        help="upload wheels to your own package index (never PyPI)",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -96,6 +95,10 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.progress import progress_bar
+    from condawheel.publish import publish
+    from condawheel.publish_target import PublishOptions
+
     config = load_config(Path.cwd())
     repository_url = (
         args.repository_url

@@ -8,9 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from condawheel.repair import RepairOptions, repair
-from condawheel.report import repair_report
-
 _HELP = """\
 Repair a wheel built inside a conda environment, or one that auditwheel, delocate
 or delvewheel already repaired, so that it uses the environment's libraries:
@@ -29,7 +26,6 @@ examples:
 def configure_parser(commands: Any) -> None:
     parser: argparse.ArgumentParser = commands.add_parser(
         "repair",
-        help="make a built wheel use conda's libraries, and tag it for conda",
         description=_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -69,6 +65,10 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help
+    from condawheel.repair import RepairOptions, repair
+    from condawheel.report import repair_report
+
     options = RepairOptions(
         with_sources=tuple(args.with_sources or ()),
         plain_tags=args.plain_tags,

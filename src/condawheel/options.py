@@ -4,19 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from condawheel.config import load_config
+from condawheel.defaults import DEFAULT_GLIBC, DEFAULT_LINUX, DEFAULT_MACOS
 from condawheel.exceptions import ConfigurationError, NothingToDoError
-from condawheel.fetch import (
-    DEFAULT_GLIBC,
-    DEFAULT_LINUX,
-    DEFAULT_MACOS,
-    FetchRequest,
-    default_cache_dir,
-)
-from condawheel.mapping import mapping_path
-from condawheel.plan import ConvertOptions
-from condawheel.source import is_conda_package
+
+if TYPE_CHECKING:  # the modules below are imported when a command runs, not for --help
+    from condawheel.fetch import FetchRequest
+    from condawheel.plan import ConvertOptions
 
 
 def add_convert_arguments(
@@ -78,6 +74,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
     """What --spec asks to solve and download, or None without --spec."""
+    from condawheel.fetch import FetchRequest, default_cache_dir
+
     if not args.specs:
         given = [
             flag
@@ -147,6 +145,10 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def convert_options(args: argparse.Namespace) -> ConvertOptions:
+    from condawheel.fetch import default_cache_dir
+    from condawheel.mapping import mapping_path
+    from condawheel.plan import ConvertOptions
+
     config = load_config(Path.cwd())
     with_sources = args.with_sources or [Path(p) for p in config["with"]]
     name_map = args.name_map or (Path(config["name-map"]) if config["name-map"] else None)
@@ -168,6 +170,8 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 def expand_packages(paths: list[Path]) -> list[Path]:
     """Package files as given, and the packages inside given folders (sorted)."""
+    from condawheel.source import is_conda_package
+
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
