@@ -15,7 +15,8 @@ from channel import RECIPES_SAMPLE, failing_recipe, offline
 from compilers import requires_gcc
 from condawheel.build import BuildResult, build
 from condawheel.exceptions import BadInputError
-from condawheel.recipes import BuildFailedError, BuildOptions
+from condawheel.plan import ConvertOptions
+from condawheel.recipes import BuildFailedError, BuildOptions, index_channel
 from validator import validate_wheel
 
 pytestmark = [
@@ -114,3 +115,34 @@ def test_a_recipe_that_fails_raises_with_the_tail_of_its_log(cache: Path, tmp_pa
 def test_a_missing_recipe_is_bad_input(tmp_path: Path) -> None:
     with pytest.raises(BadInputError, match="no such recipe directory"):
         build(tmp_path / "nowhere", tmp_path / "out")
+
+
+def test_an_empty_channel_is_a_channel(cache: Path, tmp_path: Path) -> None:
+    """A valid channel with no packages yet (repodata.json and nothing else): the build
+    solves from it, and the conversion reads it as a channel that provides nothing."""
+    empty = tmp_path / "empty-channel"
+    index_channel(empty)
+    out = tmp_path / "out"
+    result = build(RECIPES_SAMPLE / "libanswer", out, BuildOptions(channels=(empty.as_uri(),)))
+    (wheel,) = result.wheels
+    assert validate_wheel(wheel).name == "libanswer"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["conda", wheel.name])
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failed_conversion_leaves_no_half_result(
+    cache: Path, tmp_path: Path, existing: bool
+) -> None:
+    """The recipe builds, then its package cannot convert: neither the channel nor a
+    wheel nor a scratch folder is left in OUTDIR, which keeps what it held before."""
+    out = tmp_path / "out"
+    if existing:
+        out.mkdir()
+        (out / "other-1.0-py3-none-any.whl").write_bytes(b"not ours")
+    before = sorted(p.name for p in out.iterdir()) if existing else None
+    with pytest.raises(BadInputError, match="not a valid"):
+        build(RECIPES_SAMPLE / "libanswer", out, convert_options=ConvertOptions(version="1.0 !"))
+    if existing:
+        assert sorted(p.name for p in out.iterdir()) == before
+    else:
+        assert not out.exists()

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -16,8 +19,6 @@ from condawheel.rattler_runner import build_with_rattler
 from condawheel.recipes import BuildOptions, Recipe, publish_to_channel
 
 LogCallback = Callable[[str], None]
-
-#: Where, under the output directory, the built conda packages go.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,28 +53,61 @@ def build(
     libraries are declared and vendored copies removed. Wheels of a previous build of the
     same recipe are replaced. Raises BuildFailedError (with the log's tail) or the
     errors of ``convert``.
+
+    All or nothing: the wheels are written to a scratch folder inside ``out_dir`` and
+    moved in, with the packages, only once every package has converted.
     """
     options = options or BuildOptions()
     convert_options = convert_options or ConvertOptions()
     recipe = Recipe.find(recipe_path)
     channel = out_dir / CHANNEL_DIR
     runner = build_with_rattler if recipe.tool == "rattler-build" else build_with_conda_build
-    with runner(
-        recipe, channel, options, on_log=on_log or (lambda _line: None), run_tests=run_tests
-    ) as built:
-        packages = publish_to_channel(built.packages, channel)
+    with (
+        runner(
+            recipe, channel, options, on_log=on_log or (lambda _line: None), run_tests=run_tests
+        ) as built,
+        _scratch(out_dir) as scratch,
+    ):
         sources = (
             *convert_options.with_sources,
-            channel,
+            *built.packages,
+            *([channel] if (channel / "noarch" / "repodata.json").is_file() else []),
             *built.host_prefixes,
             *_local_channels(options.channels),
         )
         convert_options = replace(convert_options, with_sources=sources, overwrite=True)
         known = KnownPackages.load(sources)
+        staged = [
+            convert(package, scratch, convert_options, known=known) for package in built.packages
+        ]
+        packages = publish_to_channel(built.packages, channel)
         conversions = tuple(
-            convert(package, out_dir, convert_options, known=known) for package in packages
+            _move_in(result, package, out_dir)
+            for result, package in zip(staged, packages, strict=True)
         )
     return BuildResult(recipe=recipe, channel=channel, packages=packages, conversions=conversions)
+
+
+@contextlib.contextmanager
+def _scratch(out_dir: Path) -> Iterator[Path]:
+    """A folder inside ``out_dir`` (so that moving out of it is a rename), removed at the
+    end, with ``out_dir`` itself when this made it and nothing was moved in."""
+    made = not out_dir.exists()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".condawheel-build-", dir=out_dir))
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):  # not empty: the build's results are in
+                out_dir.rmdir()
+
+
+def _move_in(result: ConvertResult, package: Path, out_dir: Path) -> ConvertResult:
+    wheel = out_dir / result.wheel.name
+    result.wheel.replace(wheel)  # a wheel of an earlier build of the recipe is replaced
+    return replace(result, input=package, wheel=wheel)
 
 
 def _local_channels(channels: tuple[str, ...]) -> tuple[Path, ...]:

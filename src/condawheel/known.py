@@ -66,13 +66,18 @@ def _load_source(source: Path) -> Iterator[KnownPackage]:
         yield from _from_prefix(source)
     else:
         archives = sorted(p for p in source.rglob("*") if p.is_file() and is_conda_package(p))
-        if not archives:
+        if not archives and not _is_channel(source):
             raise ConfigurationError(
                 f"--with {source}: neither a conda prefix (no conda-meta/) nor a folder "
                 "or channel of .conda/.tar.bz2 packages"
             )
         for archive in archives:
             yield _from_archive(archive)
+
+
+def _is_channel(folder: Path) -> bool:
+    """An indexed channel, maybe still empty: a subdir with its ``repodata.json``."""
+    return any(folder.glob("*/repodata.json"))
 
 
 def _from_prefix(prefix: Path) -> Iterator[KnownPackage]:
