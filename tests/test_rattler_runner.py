@@ -11,7 +11,7 @@ import pytest
 from channel import RECIPES_SAMPLE, build_recipes, offline
 from compilers import requires_gcc
 from condawheel.rattler_runner import build_with_rattler
-from condawheel.recipes import BuildFailedError, BuildOptions, Recipe
+from condawheel.recipes import BuildFailedError, BuildOptions, Recipe, index_channel
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="linux builds")
 
@@ -80,12 +80,62 @@ def _flavour(package: Path) -> str:
     raise AssertionError(f"{package.name} has no share/flavour.txt")
 
 
-def test_a_missing_variant_key_is_a_build_failure(cache: Path, tmp_path: Path) -> None:
+def test_a_missing_variant_key_names_the_variable_and_the_fix(cache: Path, tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path)
     with (
-        pytest.raises(BuildFailedError, match=r"failed to build: .*flavour"),
-        build_with_rattler(_recipe(tmp_path), tmp_path / "c", BuildOptions(), on_log=print),
+        pytest.raises(BuildFailedError) as caught,
+        build_with_rattler(recipe, tmp_path / "c", BuildOptions(), on_log=print),
     ):
         pass
+    line = str(caught.value)
+    assert line == (
+        f"{recipe.path} failed to build: line 5: ${{{{ flavour }}}} uses flavour, which is "
+        "not defined; set it with --variant flavour=VALUE or in variants.yaml beside the recipe"
+    )
+    assert "JinjaError" not in line and "Span" not in line
+
+
+_NEEDS_ZLIB = """\
+package: {name: needs-zlib, version: "1.0"}
+build:
+  script: echo built
+requirements:
+  host:
+    - zlib
+"""
+
+
+def test_an_unreachable_channel_is_named(cache: Path, tmp_path: Path) -> None:
+    """Offline, the default channel cannot be read: the line says which, and how to build
+    offline, where rattler-build says only "Failed to resolve dependencies"."""
+    recipe = _recipe(tmp_path, _NEEDS_ZLIB)
+    with (
+        pytest.raises(BuildFailedError) as caught,
+        build_with_rattler(recipe, tmp_path / "c", BuildOptions(), on_log=lambda _: None),
+    ):
+        pass
+    line = str(caught.value)
+    assert line.startswith(f"{recipe.path} failed to build: cannot reach channel conda-forge ("), (
+        line
+    )
+    assert line.endswith("build offline from local channels with -c file:///path/to/channel")
+    assert "PyRattlerBuildError" not in line and "\n" not in line
+
+
+def test_a_requirement_no_channel_has_is_named(cache: Path, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    index_channel(empty)
+    recipe = _recipe(tmp_path, _NEEDS_ZLIB)
+    options = BuildOptions(channels=(empty.as_uri(),))
+    with (
+        pytest.raises(BuildFailedError) as caught,
+        build_with_rattler(recipe, tmp_path / "c", options, on_log=lambda _: None),
+    ):
+        pass
+    assert str(caught.value) == (
+        f"{recipe.path} failed to build: no packages satisfy zlib in {empty.as_uri()}; "
+        "check the recipe's requirements, or add the channel that has them with -c"
+    )
 
 
 def test_the_target_platform_names_the_subdir(cache: Path, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from condawheel.rattler_errors import explain
 from condawheel.recipes import BuildFailedError, BuildOptions, BuiltPackages, Recipe
 
 LogCallback = Callable[[str], None]
@@ -94,10 +95,14 @@ def build_with_rattler(
                 no_build_id=True,
             )
         except RattlerBuildError as exc:
-            reason = str(exc).strip().splitlines() or [type(exc).__name__]
-            raise BuildFailedError(
-                f"{recipe.path} failed to build: {reason[-1].strip()}", relay.tail
-            ) from None
+            line = explain(
+                str(exc) or type(exc).__name__,
+                recipe=recipe.path,
+                channels=channels,
+                variant_keys=options.variants,
+                log=[*getattr(exc, "log", ()), *relay.tail],
+            )
+            raise BuildFailedError(line, relay.tail) from None
         packages = tuple(path for result in results for path in result.packages)
         yield BuiltPackages(packages=packages, host_prefixes=_host_prefixes(scratch))
     finally:
