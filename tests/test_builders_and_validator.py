@@ -426,6 +426,17 @@ def test_validator_rejects_binary_in_any_wheel(tmp_path: Path) -> None:
     assert "Root-Is-Purelib is true" in message  # every problem is listed, not just the first
 
 
+def test_validator_wants_a_conda_tag_on_a_wheel_without_python_content(tmp_path: Path) -> None:
+    data = {"demo-1.0.data/data/share/zoneinfo/UTC": "TZif2"}
+    rejects(make_wheel(tmp_path / "any", data), "'any' but the wheel holds no Python content")
+    noarch = make_wheel(tmp_path / "noarch", data, tags="py3-none-conda_noarch", purelib=False)
+    assert validate_wheel(noarch).files
+    linux = make_wheel(
+        tmp_path / "linux", data, tags="py3-none-conda_linux_2_17_x86_64", purelib=False
+    )
+    assert validate_wheel(linux).files
+
+
 def test_validator_rejects_mismatched_tag(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, PURE, wheel_tags=["py2-none-any"])
     rejects(wheel, "WHEEL Tag lines ['py2-none-any'] != filename tags ['py3-none-any']")

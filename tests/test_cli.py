@@ -228,6 +228,28 @@ def test_a_leading_underscore_dropped_from_the_name_warns(tmp_path: Path) -> Non
     assert Path(result.stdout.strip()).name.startswith("libgcc_mutex-0.1-")
 
 
+def test_a_non_python_package_named_like_another_pypi_project(tmp_path: Path) -> None:
+    """conda's tzdata is the IANA data; a py3-none-any `tzdata` wheel would satisfy
+    `pip install tzdata>=2022.7` without providing PyPI's tzdata (conda's python-tzdata)."""
+    package = (
+        CondaPackageBuilder(name="tzdata", version="2025b", build="h78e105d_0", noarch="generic")
+        .add_file("share/zoneinfo/UTC", b"TZif2")
+        .build(tmp_path / "in", "conda")
+    )
+    result = run_cli(tmp_path, "convert", package, "-w", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    wheel = Path(result.stdout.strip())
+    assert wheel.name == "tzdata-2025b0-0_h78e105d_0-py3-none-conda_noarch.whl"
+    validate_wheel(tmp_path / wheel if not wheel.is_absolute() else wheel)
+    assert (
+        "the wheel is named 'tzdata', the PyPI project that conda calls 'python-tzdata'"
+    ) in result.stderr
+    inspected = run_cli(tmp_path, "inspect", package, "--json")
+    data = json.loads(inspected.stdout)
+    assert data["tags"]["platform"] == "conda_noarch"
+    assert any("python-tzdata" in warning for warning in data["warnings"])
+
+
 # -- [tool.condawheel] --------------------------------------------------------
 
 

@@ -124,6 +124,8 @@ def test_supported_tags(environment: CondaEnvironment) -> None:
     assert Tag(cp, cp, "conda_linux_2_17_x86_64") in tags
     assert Tag("cp38", "abi3", "conda_linux_2_17_x86_64") in tags
     assert Tag("py3", "none", "any") in tags
+    assert platforms[-1] == "conda_noarch"  # a noarch package without Python content
+    assert Tag("py3", "none", "conda_noarch") in tags
     assert Tag(cp, cp, f"conda_linux_2_{glibc[1] + 1}_x86_64") not in tags
     assert Tag(cp, cp, "conda_linux_2_17_aarch64") not in tags
     assert Tag(cp, cp, "manylinux_2_17_x86_64") not in tags

@@ -118,6 +118,9 @@ def wheels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "confdata-copy": CondaPackageBuilder(name="confcopy", version="1.0", build="h0_0").add_file(
             "share/confdata/plain.txt", "the same path as confdata's\n"
         ),
+        "zonedata": CondaPackageBuilder(
+            name="zonedata", version="2025.2", build="h0_0", noarch="generic"
+        ).add_file("share/zoneinfo/UTC", b"TZif2"),
     }
     found = {}
     for key, builder in builders.items():
@@ -197,6 +200,21 @@ def test_noarch_package_with_entry_point(prefix: Path, wheels: dict[str, Path]) 
     assert ran.stdout == "hello 1.0\n", ran.stderr
     imported = run_python(prefix, "import hello_py, sys; print(hello_py.__file__)")
     assert imported.stdout.strip() == str(site / "hello_py" / "__init__.py"), imported.stderr
+
+
+def test_a_noarch_package_without_python_content_installs(
+    prefix: Path, wheels: dict[str, Path]
+) -> None:
+    # Tagged for conda environments only, of any subdir; plain pip refuses it.
+    assert wheels["zonedata"].name.endswith("-py3-none-conda_noarch.whl")
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps", "--no-index",
+         "--disable-pip-version-check", "--target", str(prefix / "pip"), wheels["zonedata"]],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert pip.returncode != 0 and "is not a supported wheel" in pip.stderr, pip.stderr
+    _install(prefix, wheels["zonedata"])
+    assert (prefix / "share" / "zoneinfo" / "UTC").read_bytes() == b"TZif2"
 
 
 def test_placeholders_are_replaced(prefix: Path, wheels: dict[str, Path]) -> None:

@@ -123,7 +123,9 @@ def test_another_subdir(
     args = ["convert", "--spec", "macthing", "-c", small_channel.as_uri(), "--subdir", "osx-arm64"]
     result = run_cli(tmp_path, *args, "--cache-dir", tmp_path / "cache", "-w", tmp_path / "out")
     assert result.returncode == 0, result.stderr
-    assert Path(result.stdout.strip()).name == "macthing-1.0-0_h0_0-py3-none-any.whl"
+    # data only, no Python: the subdir's tag, with __osx's floor
+    name = "macthing-1.0-0_h0_0-py3-none-conda_macosx_12_0_arm64.whl"
+    assert Path(result.stdout.strip()).name == name
 
     monkeypatch.setenv("CONDA_OVERRIDE_OSX", "11.0")  # an older Mac than the one assumed
     refused = run_cli(tmp_path, *args, "--cache-dir", tmp_path / "cache")

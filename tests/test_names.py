@@ -22,6 +22,7 @@ from condawheel.names import (
         ("matplotlib-base", "matplotlib"),
         ("pytorch", "torch"),
         ("py-opencv", "opencv-python"),
+        ("python-tzdata", "tzdata"),
     ],
 )
 def test_built_in_renames(conda_name: str, pypi_name: str) -> None:
@@ -170,3 +171,27 @@ def test_the_published_mapping_comes_after_the_name_map_and_before_the_table() -
     assert decisions["pytorch"].pypi_name == "torch-published"
     assert decisions["pytorch"].source is NameSource.MAPPING
     assert decisions["pandoc"].pypi_name is None  # known not to be Python
+
+
+def test_a_pypi_name_the_mapping_gives_to_another_conda_package_is_claimed() -> None:
+    # conda's tzdata is the IANA data; PyPI's tzdata is conda's python-tzdata.
+    claims = NameResolver().claimed_by("tzdata", "tzdata")
+    assert claims == [("python-tzdata", NameSource.BUILT_IN)]
+    assert NameResolver().claimed_by("Matplotlib", "matplotlib") == [
+        ("matplotlib-base", NameSource.BUILT_IN)
+    ]
+
+
+def test_a_pypi_name_mapped_to_the_package_itself_is_not_claimed() -> None:
+    resolver = NameResolver(name_map={"my-tzdata": "tzdata"})
+    assert resolver.claimed_by("tzdata", "my-tzdata") == []
+    assert NameResolver().claimed_by("torch", "pytorch") == []  # pytorch-cpu too: fine
+    assert NameResolver().claimed_by("requests", "requests") == []
+
+
+def test_claims_come_from_every_source() -> None:
+    resolver = NameResolver(from_packages={"py-thing": "thing"}, downloaded={"thing2": "thing"})
+    assert resolver.claimed_by("thing", "thing") == [
+        ("py-thing", NameSource.WITH),
+        ("thing2", NameSource.MAPPING),
+    ]

@@ -70,7 +70,8 @@ def test_command_describes_the_environment_not_the_running_python(tmp_path: Path
     assert _values(command, "--abi") == ["cp313"]
     platforms = _values(command, "--platform")
     # every glibc floor up to the system's, best first; no manylinux, which install refuses
-    assert platforms == [f"conda_linux_2_{minor}_x86_64" for minor in range(28, -1, -1)]
+    linux = [f"conda_linux_2_{minor}_x86_64" for minor in range(28, -1, -1)]
+    assert platforms == [*linux, "conda_noarch"]
     assert _values(command, "--index-url") == [INDEX.index_url]
     assert _values(command, "--extra-index-url") == ["https://pypi.org/simple/"]
     assert _values(command, "--dest") == [str(tmp_path / "d")]
@@ -126,7 +127,8 @@ NO_VERSION = (
             "http://127.0.0.1:8000/bar-1.0-cp312-cp312-conda_linux_2_17_x86_64.whl "
             "(from http://127.0.0.1:8000/simple/bar/)\n",
             "no wheel of foo on http://127.0.0.1:8000/simple/ fits this environment "
-            "(CPython 3.13, conda_linux_2_28_x86_64 ... conda_linux_2_0_x86_64 or any): "
+            "(CPython 3.13, conda_linux_2_28_x86_64 ... conda_linux_2_0_x86_64, conda_noarch "
+            "or any): "
             "the index has wheels of it for cp312-cp312-conda_linux_2_17_aarch64;",
         ),
         (

@@ -94,6 +94,39 @@ def test_no_binaries_is_any() -> None:
     assert any("no binary" in reason for reason in decision.reasons)
 
 
+def test_a_noarch_package_without_python_content_is_conda_noarch() -> None:
+    decision = decide("noarch", [], [], [], noarch="generic")
+    assert decision.tag == "py3-none-conda_noarch"
+    assert any("without Python content" in reason for reason in decision.reasons)
+    # noarch: generic with a Windows launcher among its data: still conda_noarch
+    assert decide("noarch", [], [pe("Scripts/t.exe")], noarch="generic").tag.endswith(
+        "-conda_noarch"
+    )
+
+
+@pytest.mark.parametrize(
+    ("subdir", "platform"),
+    [
+        ("linux-64", "conda_linux_2_17_x86_64"),
+        ("linux-aarch64", "conda_linux_2_17_aarch64"),
+        ("osx-arm64", "conda_macosx_11_0_arm64"),
+        ("win-64", "conda_win_amd64"),
+    ],
+)
+def test_a_subdir_package_without_binaries_or_python_keeps_its_subdirs_tag(
+    subdir: str, platform: str
+) -> None:
+    decision = decide(subdir, [], [], [])
+    assert decision.platform == platform
+    assert any("no Python content" in reason for reason in decision.reasons)
+
+
+def test_plain_tags_of_a_noarch_package_without_python_content_warn() -> None:
+    decision = decide("noarch", [], [], [], noarch="generic", plain=True)
+    assert decision.platform == "any"
+    assert any("no Python content" in warning for warning in decision.warnings)
+
+
 def test_glibc_floor_from_the_binaries() -> None:
     decision = decide("linux-64", [], [elf("lib/libfoo.so", glibc=(2, 28))])
     assert decision.platform == "conda_linux_2_28_x86_64"

@@ -114,7 +114,7 @@ def _binary_kind(data: bytes) -> tuple[str, str | None] | None:
 
 def _platform_arch(platform: str) -> tuple[str, str] | None:
     """(format the platform runs, arch) for a known platform tag; None if unknown."""
-    if platform == "any":
+    if platform in ("any", "conda_noarch"):  # conda_noarch: any binaries, conda only
         return "any", "any"
     if m := _LINUX_TAG.match(platform):
         return "elf", m.group(1)
@@ -184,6 +184,8 @@ def _check_tags(
     extensions: Mapping[str, str],
     root_is_purelib: bool | None,
     problems: list[str],
+    *,
+    python_content: bool,
 ) -> list[str]:
     warnings = []
     platforms = {tag.platform for tag in tags}
@@ -192,9 +194,12 @@ def _check_tags(
             problems.append(f"unknown platform tag {platform!r}")
     if binaries and "any" in platforms:
         problems.append(f"platform tag is 'any' but the wheel holds binaries: {sorted(binaries)}")
-    if not binaries and platforms - {"any"}:
+    if not binaries and python_content and platforms - {"any"}:
         problems.append(f"no binaries in the wheel, but platform tags are {sorted(platforms)}")
-    for platform in sorted(platforms - {"any"}):
+    if not python_content and "any" in platforms:
+        # design: a wheel without Python content carries a conda tag, never `any`
+        problems.append("platform tag is 'any' but the wheel holds no Python content")
+    for platform in sorted(platforms - {"any", "conda_noarch"}):
         expected = _platform_arch(platform)
         if expected is None:
             continue
@@ -350,7 +355,14 @@ def validate_wheel(path: Path, *, ignore_binaries: Iterable[str] = ()) -> WheelR
             for pattern, abi in _EXTENSION_ABI:
                 if m := pattern.search(member):
                     extensions[member] = abi.format(*m.groups())
-    warnings = _check_tags(tags, binaries, extensions, root_is_purelib, problems)
+    python_content = any(
+        not member.startswith((f"{dist_info}/", f"{stem}.data/"))
+        or member.split("/")[1:2] in (["purelib"], ["platlib"])
+        for member in contents
+    )
+    warnings = _check_tags(
+        tags, binaries, extensions, root_is_purelib, problems, python_content=python_content
+    )
 
     if problems or metadata is None:
         listing = "\n".join(f"  - {p}" for p in problems)

@@ -19,7 +19,7 @@ from packaging.tags import Tag
 from packaging.utils import canonicalize_name
 
 from condawheel.exceptions import BadInputError
-from condawheel.tags import platform_tag
+from condawheel.tags import NOARCH_PLATFORM, platform_tag
 
 #: Asked of the environment's interpreter, which may not be the one running condawheel.
 #: It imports nothing beyond the standard library: the marker environment is written out
@@ -255,7 +255,10 @@ class CondaEnvironment:
 
     def platform_tags(self) -> list[str]:
         """The conda platform tags this environment takes, best first: its subdir's, with
-        every glibc or macOS floor up to the system's."""
+        every glibc or macOS floor up to the system's, then conda_noarch."""
+        return [*self._subdir_platform_tags(), NOARCH_PLATFORM]
+
+    def _subdir_platform_tags(self) -> list[str]:
         tag, _, _ = platform_tag(self.subdir, (), glibc=self.glibc, osx=self.macos)
         linux = re.match(r"^conda_linux_(\d+)_(\d+)_(.+)$", tag)
         if linux:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from condawheel.exceptions import ConfigurationError
 
 _VALID_NAME = re.compile(r"^([A-Z0-9]|[A-Z0-9][A-Z0-9._-]*[A-Z0-9])$", re.IGNORECASE)
@@ -45,12 +47,7 @@ class NameResolver:
     def resolve(self, conda_name: str, *, python_package: bool) -> NameDecision:
         """``python_package`` says whether the package being converted is a Python
         one: only then is an unknown dependency assumed to be a Python distribution."""
-        for mapping, source in (
-            (self.from_packages, NameSource.WITH),
-            (self.name_map, NameSource.NAME_MAP),
-            (self.downloaded, NameSource.MAPPING),
-            (self.built_in, NameSource.BUILT_IN),
-        ):
+        for mapping, source in self._sources():
             if conda_name in mapping:
                 return NameDecision(
                     conda_name=conda_name, pypi_name=mapping[conda_name], source=source
@@ -62,6 +59,29 @@ class NameResolver:
                 source=NameSource.ASSUMED,
             )
         return NameDecision(conda_name=conda_name, pypi_name=None, source=NameSource.NATIVE_GUESS)
+
+    def claimed_by(self, pypi_name: str, conda_name: str) -> list[tuple[str, NameSource]]:
+        """Other conda packages the mappings give the PyPI project ``pypi_name`` to, when
+        none gives it to ``conda_name``: conda `tzdata` (the IANA data) is not PyPI's
+        `tzdata`, which conda calls `python-tzdata`."""
+        wanted = canonicalize_name(pypi_name)
+        claims: dict[str, NameSource] = {}
+        for mapping, source in self._sources():
+            own = mapping.get(conda_name)
+            if own is not None and canonicalize_name(own) == wanted:
+                return []
+            for other, name in mapping.items():
+                if name is not None and other != conda_name and canonicalize_name(name) == wanted:
+                    claims.setdefault(other, source)
+        return sorted(claims.items())
+
+    def _sources(self) -> tuple[tuple[Mapping[str, str | None], NameSource], ...]:
+        return (
+            (self.from_packages, NameSource.WITH),
+            (self.name_map, NameSource.NAME_MAP),
+            (self.downloaded, NameSource.MAPPING),
+            (self.built_in, NameSource.BUILT_IN),
+        )
 
 
 def _looks_native(conda_name: str) -> bool:

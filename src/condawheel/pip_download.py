@@ -353,9 +353,9 @@ def _project(requirement: str) -> str:
 def _describe(environment: CondaEnvironment) -> str:
     interpreter = environment.interpreter
     flavour = "t" if interpreter.free_threading else ""
-    platforms = environment.platform_tags()
+    *platforms, noarch = environment.platform_tags()
     shown = platforms[0] if len(platforms) == 1 else f"{platforms[0]} ... {platforms[-1]}"
-    return f"CPython {interpreter.short_version}{flavour}, {shown} or any"
+    return f"CPython {interpreter.short_version}{flavour}, {shown}, {noarch} or any"
 
 
 def _wheel_name(path: Path) -> str | None:

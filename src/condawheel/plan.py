@@ -71,6 +71,7 @@ def make_plan(package: CondaPackage, options: ConvertOptions, known: KnownPackag
         name_map=load_name_map(options.name_map) if options.name_map else {},
         downloaded=load_mapping(options.mapping) if options.mapping else {},
     )
+    warnings.extend(_name_clashes(resolver, package.name, name))
     try:
         dependencies = classify(package.depends, resolver, python_package=python_package)
     except BadInputError as exc:
@@ -103,6 +104,15 @@ def _name_and_version(
             f"wheel is named {name!r}"
         )
     return name, package.version
+
+
+def _name_clashes(resolver: NameResolver, conda_name: str, name: str) -> list[str]:
+    return [
+        f"the wheel is named {name!r}, the PyPI project that conda calls {other!r} "
+        f"(according to {source.value}): installed, it would satisfy requirements on "
+        f"{name!r} without providing that project"
+        for other, source in resolver.claimed_by(name, conda_name)
+    ]
 
 
 def _reinterpreted(text: str, version: Version) -> list[str]:

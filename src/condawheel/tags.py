@@ -32,6 +32,9 @@ _PE_ARCHS = {"win-64": "amd64", "win-32": "win32", "win-arm64": "arm64"}
 #: conda-forge's oldest supported targets, used when nothing says otherwise.
 GLIBC_BASELINE = (2, 17)
 _MACOS_BASELINE = {"x86_64": (10, 13), "arm64": (11, 0)}
+#: The platform tag of a noarch package without Python content: every conda
+#: environment takes it, plain pip none.
+NOARCH_PLATFORM = "conda_noarch"
 
 _CPYTHON_EXT = re.compile(
     r"\.(?:cpython-(\d)(\d+)(t?)[-.][^/]*|cp(\d)(\d+)(t?)-[^/.]+)\.(?:so|pyd)$"
@@ -74,8 +77,11 @@ def decide_tags(
 ) -> TagDecision:
     reasons: list[str] = []
     warnings: list[str] = []
+    root_files = tuple(root_files)
     python, abi = _python_abi(package, dependencies, root_files, reasons, warnings)
-    platform = _platform(package, dependencies, binaries, reasons, warnings, plain=plain)
+    platform = _platform(
+        package, dependencies, binaries, root_files, reasons, warnings, plain=plain
+    )
     return TagDecision(
         python=python, abi=abi, platform=platform, reasons=tuple(reasons), warnings=tuple(warnings)
     )
@@ -163,15 +169,32 @@ def _platform(
     package: CondaPackage,
     dependencies: Dependencies,
     binaries: Sequence[FoundBinary],
+    root_files: Sequence[str],
     reasons: list[str],
     warnings: list[str],
     *,
     plain: bool,
 ) -> str:
+    # `any` would let plain pip install a package without Python content anywhere, as
+    # the PyPI project its name happens to be: such a package keeps a conda tag.
+    python_content = bool(root_files) or package.noarch is NoarchType.PYTHON
     if package.noarch is not NoarchType.NONE or package.subdir == "noarch":
-        reasons.append(f"platform any: a noarch: {package.noarch.value} package")
-        return "any"
-    if not binaries:
+        if python_content:
+            reasons.append(f"platform any: a noarch: {package.noarch.value} package")
+            return "any"
+        if plain:
+            warnings.append(
+                "--plain-tags: tagged any although the package has no Python content, so "
+                "plain pip installs it anywhere"
+            )
+            reasons.append("platform any: --plain-tags")
+            return "any"
+        reasons.append(
+            f"platform {NOARCH_PLATFORM}: a noarch package without Python content, for "
+            "any conda environment"
+        )
+        return NOARCH_PLATFORM
+    if not binaries and python_content:
         reasons.append("platform any: no binary files in the package")
         return "any"
     tag, why, mismatches = platform_tag(
@@ -181,6 +204,8 @@ def _platform(
         osx=_virtual_floor(dependencies, "__osx"),
         plain=plain,
     )
+    if not binaries:
+        why = f"no binaries, but no Python content either: {why}"
     reasons.append(f"platform {tag}: {why}")
     warnings.extend(mismatches)
     return tag

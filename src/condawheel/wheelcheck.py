@@ -222,8 +222,9 @@ def _binary_problems(path: Path, tags: frozenset[Tag]) -> list[str]:
 
 def _platform_binaries(platform: str) -> tuple[BinaryFormat, frozenset[str]] | None:
     """The binary format and architectures a platform tag runs (no architectures: any
-    of that format, as for a universal2 Mac wheel); None for ``any``."""
-    if platform == "any":
+    of that format, as for a universal2 Mac wheel); None for ``any`` and
+    ``conda_noarch``, which may hold binaries for several platforms."""
+    if platform in ("any", "conda_noarch"):  # tags.NOARCH_PLATFORM (tags imports rattler)
         return None
     plain = platform.removeprefix("conda_")
     windows = {"win_amd64": "amd64", "win32": "win32", "win_arm64": "arm64"}
