@@ -471,10 +471,17 @@ def test_every_problem_in_one_error(prefix: Path, wheels: dict[str, Path], tmp_p
     assert [c.what for c in plan.problems] == ["tags", "requires-external", "requires-dist"]
     with pytest.raises(BadInputError) as caught:
         install(plan)
-    message = str(caught.value)
-    assert "\n" not in message
-    assert message.count(".whl: ") == 3
-    assert f'conda install -p {prefix} "libzlib >=1.3.1,<2.0a0" && ' in message
+    header, *lines = str(caught.value).splitlines()
+    assert header == "cannot install, 3 problems:"
+    assert [line.split(": ")[0] for line in lines[:3]] == [
+        f"  {old.name}",
+        f"  {wheels['zlib-user'].name}",
+        f"  {wheels['requests-user'].name}",
+    ]
+    assert lines[3:] == [
+        f'  to fix: conda install -p {prefix} "libzlib >=1.3.1,<2.0a0"',
+        f'  to fix: {prefix}/bin/python -m pip install "requests>=2"',
+    ]
 
 
 def test_no_environment_named(tmp_path: Path, wheels: dict[str, Path]) -> None:
@@ -493,7 +500,7 @@ def test_not_a_conda_environment(tmp_path: Path, wheels: dict[str, Path]) -> Non
 
 
 def _fail_on_second(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    import condawheel.install as module
+    import condawheel.install_apply as module
 
     real = module.replace_in_file
     seen: list[Path] = []

@@ -172,20 +172,7 @@ class CondaEnvironment:
     ) -> CondaEnvironment:
         """Read the environment at ``prefix`` (default: ``$CONDA_PREFIX``)."""
         environ = os.environ if environ is None else environ
-        if prefix is None:
-            active = environ.get("CONDA_PREFIX")
-            if not active:
-                raise BadInputError(
-                    "no conda environment is active (CONDA_PREFIX is not set): "
-                    "activate one, or name it with --prefix"
-                )
-            prefix = Path(active)
-        prefix = prefix.absolute()
-        if not (prefix / "conda-meta").is_dir():
-            raise BadInputError(
-                f"{prefix} is not a conda environment (it has no conda-meta/); "
-                "create one with conda, mamba or pixi, or name another with --prefix"
-            )
+        prefix = locate(prefix, environ)
         records = tuple(read_records(prefix / "conda-meta"))
         interpreter = probe_interpreter(find_interpreter(prefix))
         subdir = _subdir(records)
@@ -286,13 +273,36 @@ class CondaEnvironment:
             found = list(packaging_tags.generic_tags(name, None, platforms))
         return [*found, *packaging_tags.compatible_tags(version, name, platforms)]
 
-    def matching_records(self, name: str, spec: str) -> tuple[list[CondaRecord], bool]:
+    def matching_records(
+        self, name: str, spec: str, extra: Iterable[CondaRecord] = ()
+    ) -> tuple[list[CondaRecord], bool]:
         """The conda records (or virtual packages, for `__` names) called ``name`` that
-        match the conda ``spec``, and whether any record of that name exists at all."""
+        match the conda ``spec``, and whether any record of that name exists at all;
+        ``extra`` are more records to look at (packages installed as wheels)."""
         match = rattler.MatchSpec(f"{name} {spec}".strip())
-        pool = self.virtual_packages() if name.startswith("__") else self.records
+        pool = self.virtual_packages() if name.startswith("__") else [*self.records, *extra]
         named = [r for r in pool if r.name == name]
         return [r for r in named if match.matches(r.package_record(self.subdir))], bool(named)
+
+
+def locate(prefix: Path | None, environ: Mapping[str, str]) -> Path:
+    """The environment's prefix, absolute: ``prefix``, else ``$CONDA_PREFIX``; it must
+    have `conda-meta/`."""
+    if prefix is None:
+        active = environ.get("CONDA_PREFIX")
+        if not active:
+            raise BadInputError(
+                "no conda environment is active (CONDA_PREFIX is not set): "
+                "activate one, or name it with --prefix"
+            )
+        prefix = Path(active)
+    prefix = prefix.absolute()
+    if not (prefix / "conda-meta").is_dir():
+        raise BadInputError(
+            f"{prefix} is not a conda environment (it has no conda-meta/); "
+            "create one with conda, mamba or pixi, or name another with --prefix"
+        )
+    return prefix
 
 
 def read_records(conda_meta: Path) -> Iterable[CondaRecord]:

@@ -1,124 +1,54 @@
 """`install()`: conda-tagged wheels into a conda environment, all or nothing.
 
-`plan_install()` reads the wheels and checks them against the environment without
-changing anything, collecting every problem; `install()` carries out a plan that has
-none with the `installer` library, then rewrites prefix placeholders. Every change is
-recorded in a transaction that puts the environment back if any step fails.
+`plan_install()` reads the wheels, verifies them whole (`install_read`), and checks
+them and every place they would write or remove against the environment without
+changing anything (`install_checks`, `install_paths`), collecting every problem;
+`install()` carries out a plan that has none (`install_apply`) under the prefix's lock,
+in a journaled transaction that puts the environment back on any failure, or at the
+next run after a kill.
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import email.parser
-import hashlib
 import io
 import logging
 import os
+import shutil
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from email.message import Message
 from pathlib import Path
-from typing import Any
 
-from installer import install as installer_install
-from installer.destinations import SchemeDictionaryDestination
 from installer.exceptions import InstallerError
-from installer.sources import WheelFile
-from installer.utils import parse_entrypoints
-from packaging.utils import canonicalize_name
 
 from condawheel.environment import CondaEnvironment, Distribution
 from condawheel.exceptions import BadInputError, CondawheelError
+from condawheel.install_apply import install_wheel
 from condawheel.install_checks import (
-    Check,
     check_batch,
     check_dist,
     check_external,
     check_python,
     check_tags,
+    wheel_providers,
 )
-from condawheel.placeholders import PREFIX_MANIFEST, PlaceholderFile, read_manifest, replace_in_file
-from condawheel.transaction import RollbackError, Transaction
-from condawheel.wheelfile import WheelInput, WheelName
+from condawheel.install_model import (
+    Check,
+    InstallOptions,
+    InstallPlan,
+    InstallResult,
+    WheelPlan,
+)
+from condawheel.install_paths import Destination, PrefixGuard, clashes
+from condawheel.install_read import read_verified
+from condawheel.prefix_lock import prefix_lock
+from condawheel.transaction import RollbackError, Transaction, recover
+from condawheel.wheelfile import WheelInput
+
+__all__ = ["InstallOptions", "InstallPlan", "InstallResult", "WheelPlan", "install", "plan_install"]
 
 logger = logging.getLogger(__name__)
-
-#: What `INSTALLER` says, so that pip and others know who installed the distribution.
-INSTALLER_NAME = b"condawheel\n"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstallOptions:
-    #: Skip the Requires-Dist and Requires-External checks (never the tag check).
-    no_deps: bool = False
-    #: Install into an environment marked EXTERNALLY-MANAGED (PEP 668) all the same.
-    break_system_packages: bool = False
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WheelPlan:
-    """One wheel, read and placed: where each of its files will be written."""
-
-    wheel: Path
-    #: The file name's parts: name, version, build and tags.
-    filename: WheelName
-    name: str
-    version: str
-    dist_info: str
-    #: The directory the wheel's root goes to (purelib or platlib).
-    root: Path
-    #: installer's scheme: purelib, platlib, scripts, headers, data.
-    scheme: Mapping[str, Path]
-    #: Absolute destination of every file the installation writes, RECORD included.
-    destinations: Mapping[str, Path]
-    placeholders: tuple[PlaceholderFile, ...]
-    #: The installed distribution of the same name that this wheel replaces.
-    replaces: Distribution | None = None
-    #: Its files, removed first as pip removes them.
-    removes: tuple[Path, ...] = ()
-    #: Files already there that no package owns: overwritten, as pip does.
-    overwrites: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstallPlan:
-    environment: CondaEnvironment
-    wheels: tuple[WheelPlan, ...]
-    checks: tuple[Check, ...]
-
-    @property
-    def problems(self) -> list[Check]:
-        return [c for c in self.checks if not c.ok]
-
-    def fix_commands(self) -> list[str]:
-        """The `conda install` / `pip install` commands that would satisfy what is missing."""
-        conda = sorted({c.conda_fix for c in self.problems if c.conda_fix})
-        pip = sorted({c.pip_fix for c in self.problems if c.pip_fix})
-        commands = []
-        if conda:
-            specs = " ".join(f'"{s}"' for s in conda)
-            commands.append(f"conda install -p {self.environment.prefix} {specs}")
-        if pip:
-            requirements = " ".join(f'"{r}"' for r in pip)
-            commands.append(
-                f"{self.environment.interpreter.executable} -m pip install {requirements}"
-            )
-        return commands
-
-    def error(self) -> BadInputError:
-        """Every problem, and what fixes them, as one line."""
-        listed = "; ".join(f"{c.wheel}: {c.detail}" if c.wheel else c.detail for c in self.problems)
-        fixes = self.fix_commands()
-        suffix = f"; to fix: {' && '.join(fixes)}" if fixes else ""
-        return BadInputError(f"cannot install: {listed}{suffix}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class InstallResult:
-    plan: InstallPlan
-    #: Files whose placeholders were replaced by the prefix.
-    rewritten: tuple[Path, ...] = ()
 
 
 def plan_install(
@@ -126,8 +56,8 @@ def plan_install(
 ) -> InstallPlan:
     """Read the wheels and check them against ``environment``; changes nothing.
 
-    Unreadable wheels raise; every other problem becomes a failed `Check` in the plan.
-    """
+    Unreadable or inconsistent wheels raise; every other problem becomes a failed
+    `Check` in the plan."""
     options = options or InstallOptions()
     checks: list[Check] = []
     marker = environment.externally_managed
@@ -141,104 +71,101 @@ def plan_install(
                 "install with conda instead, or pass --break-system-packages to install anyway",
             )
         )
-    read = [_read_wheel(path, environment) for path in wheels]
+    guard = _guard(environment)
+    free = _free_bytes(environment.prefix)
+    read = [_read_wheel(path, environment, free) for path in wheels]
     plans = [plan for plan, _ in read]
     checks.extend(check_batch(plans))
     batch = {plan.name: plan.version for plan in plans}
+    providers = wheel_providers(environment, plans)
     for plan, metadata in read:
         label = plan.wheel.name
-        checks.append(check_tags(label, plan.filename, environment))
+        tags = check_tags(label, plan.filename, environment)
+        checks.append(tags)
         checks.extend(check_python(label, metadata, environment))
-        if not options.no_deps:
-            checks.extend(check_external(label, metadata, environment))
+        # a wheel that cannot go in anyway needs no advice on its dependencies
+        if tags.ok and not options.no_deps:
+            checks.extend(check_external(label, metadata, environment, providers))
             checks.extend(check_dist(label, metadata, environment, batch))
     placed = []
     for plan in plans:
-        plan, found = _place(plan, environment)
+        plan, found = _place(plan, environment, guard)
         placed.append(plan)
         checks.extend(found)
+    checks.extend(_clashes(guard, placed))
     return InstallPlan(environment=environment, wheels=tuple(placed), checks=tuple(checks))
 
 
 def install(plan: InstallPlan) -> InstallResult:
-    """Carry out ``plan``: all of it, or, on any failure, nothing (the error is raised)."""
+    """Carry out ``plan``: all of it, or, on any failure, nothing (the error is raised).
+
+    The prefix is locked for the duration (a caller that planned under the lock keeps
+    it); an interrupted installation found first means the plan is stale, and is an
+    error after it has been rolled back."""
     if plan.problems:
         raise plan.error()
     environment = plan.environment
     rewritten: list[Path] = []
-    try:
-        with Transaction() as transaction:
-            for wheel in plan.wheels:
-                _uninstall(wheel, transaction, environment.prefix)
-                for path in wheel.overwrites:
-                    transaction.remove(path)
-                for path in wheel.destinations.values():
-                    transaction.create(path)
-                _install_files(wheel, environment)
-                rewritten.extend(_replace_placeholders(wheel, environment))
-                logger.info(
-                    "installed %s %s into %s", wheel.name, wheel.version, environment.prefix
-                )
-    except RollbackError:
-        raise
-    except CondawheelError as exc:
-        raise type(exc)(f"{exc}; the environment was left as it was") from None
-    except (OSError, InstallerError) as exc:
-        raise BadInputError(
-            f"installation failed: {exc}; the environment was left as it was"
-        ) from None
+    with prefix_lock(environment.prefix):
+        recovered = recover(environment.prefix)
+        if recovered is not None:
+            raise BadInputError(
+                f"an interrupted installation into {environment.prefix} was rolled back "
+                "first; check and install again"
+            )
+        try:
+            with Transaction(environment.prefix) as transaction:
+                for wheel in plan.wheels:
+                    rewritten.extend(install_wheel(wheel, transaction, environment))
+                    logger.info(
+                        "installed %s %s into %s", wheel.name, wheel.version, environment.prefix
+                    )
+        except RollbackError:
+            raise
+        except CondawheelError as exc:
+            raise type(exc)(f"{exc}; the environment was left as it was") from None
+        except (OSError, InstallerError, ValueError) as exc:
+            raise BadInputError(
+                f"installation failed: {exc}; the environment was left as it was"
+            ) from None
     return InstallResult(plan=plan, rewritten=tuple(rewritten))
 
 
 # -- reading a wheel -----------------------------------------------------------
 
 
-def _read_wheel(path: Path, environment: CondaEnvironment) -> tuple[WheelPlan, Message]:
+def _read_wheel(
+    path: Path, environment: CondaEnvironment, free: int | None
+) -> tuple[WheelPlan, Message]:
     with WheelInput(path) as wheel:
-        dist_info = wheel.dist_info
-        members = set(wheel.names)
-
-        def text(name: str) -> str | None:
-            member = f"{dist_info}/{name}"
-            return wheel.read(member).decode("utf-8", "replace") if member in members else None
-
-        metadata = email.parser.Parser().parsestr(text("METADATA") or "")
-        wheel_file = email.parser.Parser().parsestr(text("WHEEL") or "")
-        manifest = f"{dist_info}/{PREFIX_MANIFEST}"
-        placeholders = read_manifest(wheel.read(manifest), path.name) if manifest in members else ()
-        entry_points = text("entry_points.txt")
-    if not metadata.get("Name") or not metadata.get("Version"):
-        raise BadInputError(f"{path.name}: {dist_info}/METADATA has no Name or Version")
-    name = canonicalize_name(metadata["Name"])
-    if name != canonicalize_name(wheel.name.name):
-        raise BadInputError(
-            f"{path.name}: the file name says {wheel.name.name}, METADATA says {metadata['Name']}"
-        )
-    purelib = (wheel_file.get("Root-Is-Purelib") or "").strip().lower() == "true"
-    scheme = _scheme(environment, metadata["Name"])
-    root = scheme["purelib" if purelib else "platlib"]
+        verified = read_verified(wheel, free_bytes=free)
+        dist_info, members, filename = wheel.dist_info, set(wheel.names), wheel.name
+    scheme = _scheme(environment, verified.display_name)
+    root = scheme["purelib" if verified.purelib else "platlib"]
     destinations = _destinations(path.name, members, dist_info, root, scheme)
-    for script in _scripts(entry_points, environment):
-        destinations[f"(script) {script}"] = scheme["scripts"] / script
+    suffix = ".exe" if environment.interpreter.is_windows else ""
+    for script in verified.scripts:
+        destinations[f"(script) {script}{suffix}"] = scheme["scripts"] / f"{script}{suffix}"
     for extra in ("INSTALLER", "REQUESTED", "RECORD"):
         destinations[f"{dist_info}/{extra}"] = root / dist_info / extra
-    for entry in placeholders:
+    for entry in verified.placeholders:
         if entry.path not in destinations:
             raise BadInputError(
-                f"{path.name}: {PREFIX_MANIFEST} lists {entry.path}, which the wheel lacks"
+                f"{path.name}: conda/prefix.json lists {entry.path!r:.120}, which the wheel lacks"
             )
     plan = WheelPlan(
         wheel=path,
-        filename=wheel.name,
-        name=name,
-        version=metadata["Version"],
+        filename=filename,
+        name=verified.name,
+        version=verified.version,
         dist_info=dist_info,
         root=root,
         scheme=scheme,
         destinations=destinations,
-        placeholders=placeholders,
+        placeholders=verified.placeholders,
+        conda_index=verified.conda_index,
     )
-    return plan, metadata
+    return plan, verified.metadata
 
 
 def _scheme(environment: CondaEnvironment, dist_name: str) -> dict[str, Path]:
@@ -268,86 +195,78 @@ def _destinations(
         if member.startswith(f"{data_dir}/"):
             parts = member.split("/", 2)
             if len(parts) < 3 or parts[1] not in scheme or not parts[2]:
-                raise BadInputError(f"{label}: {member} is not in a valid .data subdirectory")
+                raise BadInputError(
+                    f"{label}: member {member!r:.120} is not in a valid .data subdirectory "
+                    f"({', '.join(scheme)})"
+                )
             found[member] = scheme[parts[1]] / parts[2]
         else:
             found[member] = root / member
     return found
 
 
-def _scripts(entry_points: str | None, environment: CondaEnvironment) -> list[str]:
-    if not entry_points:
-        return []
-    suffix = ".exe" if environment.interpreter.is_windows else ""
-    return [f"{name}{suffix}" for name, _, _, _ in parse_entrypoints(entry_points)]
-
-
 # -- checks --------------------------------------------------------------------
 
 
-def _place(plan: WheelPlan, environment: CondaEnvironment) -> tuple[WheelPlan, list[Check]]:
-    """What installing the wheel replaces, and whether a conda package owns any of it."""
+def _guard(environment: CondaEnvironment) -> PrefixGuard:
+    owners = {path: r.label for r in environment.records for path in r.files}
+    return PrefixGuard.of(environment.prefix, owners)
+
+
+def _free_bytes(prefix: Path) -> int | None:
+    try:
+        return shutil.disk_usage(prefix).free
+    except OSError:
+        return None
+
+
+def _place(
+    plan: WheelPlan, environment: CondaEnvironment, guard: PrefixGuard
+) -> tuple[WheelPlan, list[Check]]:
+    """What installing the wheel replaces, and whether each file may be written."""
     label = plan.wheel.name
     checks: list[Check] = []
-    prefix = environment.prefix
-    replaces: Distribution | None = None
-    removes: tuple[Path, ...] = ()
-    site = {os.path.normpath(plan.scheme["purelib"]), os.path.normpath(plan.scheme["platlib"])}
-    for dist in environment.installed(plan.name):
-        if dist.path is None or os.path.normpath(dist.path.parent) not in site:
-            continue  # elsewhere on sys.path (the standard library, a .pth): not ours to remove
-        owner = environment.owner(dist.path / "METADATA")
-        if owner is not None:
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="replaces",
-                    ok=False,
-                    detail=f"{dist.name} {dist.version} is installed by conda package "
-                    f"{owner.label}; remove it first with conda remove -p {prefix} "
-                    f"--force {owner.name}",
-                )
-            )
-            break
-        files = _record_files(dist.path)
-        if files is None:
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="replaces",
-                    ok=False,
-                    detail=f"{dist.name} {dist.version} is installed without a RECORD "
-                    f"({dist.path}), so it cannot be replaced; remove it by hand",
-                )
-            )
-            break
-        replaces, removes = dist, files
-        by = f" (installed by {dist.installer})" if dist.installer else ""
-        detail = f"replaces {dist.name} {dist.version}{by}: {len(files)} file(s)"
-        checks.append(Check(wheel=label, what="replaces", ok=True, detail=detail))
-        break
-    owned: dict[str, set[str]] = {}
-    labels: dict[str, str] = {}
-    for path in [*plan.destinations.values(), *removes]:
-        owner = environment.owner(path)
-        if owner is not None:
-            owned.setdefault(owner.name, set()).add(environment.relative(path) or str(path))
-            labels[owner.name] = owner.label
-    for name, paths in sorted(owned.items()):
-        shown = ", ".join(sorted(paths)[:3]) + (", ..." if len(paths) > 3 else "")
-        checks.append(
-            Check(
-                wheel=label,
-                what="files",
-                ok=False,
-                detail=f"would overwrite {len(paths)} file(s) of conda package {labels[name]} "
-                f"({shown}); remove that package first with conda remove -p {prefix} "
-                f"--force {name}",
-            )
+    replaces, files, check = _replaced(plan, environment)
+    if check is not None:
+        checks.append(check)
+    removes, kept = [], []
+    for path in files:
+        reason = guard.refuse_remove(path)
+        if reason is None:
+            removes.append(path)
+        else:
+            kept.append(f"{path}: {reason}")
+    if kept:
+        logger.warning(
+            "%s: %d RECORD entries of the replaced version are left alone: %s",
+            label,
+            len(kept),
+            "; ".join(kept[:3]),
         )
-    if not owned:
-        count = len(plan.destinations)
-        detail = f"{count} file(s) to write, none owned by a conda package"
+    owned: dict[str, list[str]] = {}
+    refused = []
+    for member, path in plan.destinations.items():
+        owner = guard.owner(path)
+        if owner is not None:
+            owned.setdefault(owner, []).append(environment.relative(path) or str(path))
+            continue
+        reason = guard.refuse_write(path) or _other_dist_info(plan, path)
+        if reason is not None:
+            refused.append(f"member {member}: {reason}")
+    for owner, paths in sorted(owned.items()):
+        shown = ", ".join(sorted(paths)[:3]) + (", ..." if len(paths) > 3 else "")
+        refused.append(
+            f"would overwrite {len(paths)} file(s) of conda package {owner} ({shown}); "
+            f"remove that package first with conda remove -p {environment.prefix} "
+            f"--force {owner.split()[0]}"
+        )
+    for reason in refused[:5]:
+        checks.append(Check(wheel=label, what="files", ok=False, detail=reason))
+    if len(refused) > 5:
+        detail = f"and {len(refused) - 5} more files refused for the same reasons"
+        checks.append(Check(wheel=label, what="files", ok=False, detail=detail))
+    if not refused:
+        detail = f"{len(plan.destinations)} file(s) to write, none owned by a conda package"
         checks.append(Check(wheel=label, what="files", ok=True, detail=detail))
     gone = {os.path.normpath(p) for p in removes}
     overwrites = tuple(
@@ -355,91 +274,84 @@ def _place(plan: WheelPlan, environment: CondaEnvironment) -> tuple[WheelPlan, l
         for p in plan.destinations.values()
         if os.path.lexists(p) and os.path.normpath(p) not in gone
     )
-    placed = replace(plan, replaces=replaces, removes=removes, overwrites=overwrites)
-    return placed, checks
+    return replace(
+        plan, replaces=replaces, removes=tuple(removes), kept=tuple(kept), overwrites=overwrites
+    ), checks
+
+
+def _other_dist_info(plan: WheelPlan, path: Path) -> str | None:
+    """A wheel writes its own `.dist-info` only: one planted in another's name would
+    make a later replacement remove what that RECORD lists."""
+    for base in {plan.scheme["purelib"], plan.scheme["platlib"]}:
+        try:
+            top = path.relative_to(base).parts[0]
+        except (ValueError, IndexError):
+            continue
+        if top.endswith((".dist-info", ".egg-info")) and top != plan.dist_info:
+            return f"writes into {top}, the metadata of another distribution"
+    return None
+
+
+def _replaced(
+    plan: WheelPlan, environment: CondaEnvironment
+) -> tuple[Distribution | None, tuple[Path, ...], Check | None]:
+    label, prefix = plan.wheel.name, environment.prefix
+    site = {os.path.normpath(plan.scheme["purelib"]), os.path.normpath(plan.scheme["platlib"])}
+    for dist in environment.installed(plan.name):
+        if dist.path is None or os.path.normpath(dist.path.parent) not in site:
+            continue  # elsewhere on sys.path (the standard library, a .pth): not ours to remove
+        owner = environment.owner(dist.path / "METADATA")
+        if owner is not None:
+            detail = (
+                f"{dist.name} {dist.version} is installed by conda package {owner.label}; "
+                f"remove it first with conda remove -p {prefix} --force {owner.name}"
+            )
+            return None, (), Check(wheel=label, what="replaces", ok=False, detail=detail)
+        files = _record_files(dist.path)
+        if files is None:
+            detail = (
+                f"{dist.name} {dist.version} is installed without a readable RECORD "
+                f"({dist.path}), so it cannot be replaced; remove it by hand"
+            )
+            return None, (), Check(wheel=label, what="replaces", ok=False, detail=detail)
+        by = f" (installed by {dist.installer})" if dist.installer else ""
+        detail = f"replaces {dist.name} {dist.version}{by}: {len(files)} file(s)"
+        return dist, files, Check(wheel=label, what="replaces", ok=True, detail=detail)
+    return None, (), None
 
 
 def _record_files(dist_info: Path) -> tuple[Path, ...] | None:
     """The files pip would remove for an installed distribution: its RECORD's, and the
-    bytecode of its modules. None without a RECORD."""
+    bytecode of its modules (as named: not yet checked). None without a RECORD."""
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
-    except OSError:
+        rows = list(csv.reader(io.StringIO(text)))
+    except (OSError, UnicodeDecodeError, csv.Error):
         return None
     base = dist_info.parent
     found: dict[str, Path] = {}
-    for row in csv.reader(io.StringIO(text)):
-        if not row or not row[0]:
+    for row in rows:
+        if not row or not row[0] or "\0" in row[0]:
             continue
         path = Path(os.path.normpath(base / row[0]))
         if path.is_symlink() or path.is_file():
             found[str(path)] = path
-        if path.suffix == ".py":
+        if path.suffix == ".py" and path.parent.is_dir() and not path.parent.is_symlink():
             for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
                 found[str(cached)] = cached
     return tuple(found[k] for k in sorted(found))
 
 
-# -- carrying it out -----------------------------------------------------------
-
-
-def _uninstall(wheel: WheelPlan, transaction: Transaction, prefix: Path) -> None:
-    """Remove the replaced distribution's files, and the folders they leave empty below
-    the scheme's folders, as pip does."""
-    for path in wheel.removes:
-        transaction.remove(path)
-    stop = {os.path.normpath(p) for p in (*wheel.scheme.values(), prefix)}
-    parents = {os.path.normpath(p.parent) for p in wheel.removes}
-    for directory in sorted(parents, key=lambda d: d.count(os.sep), reverse=True):
-        current = Path(directory)
-        while (
-            str(current) not in stop
-            and current.is_relative_to(prefix)
-            and current.is_dir()
-            and not any(current.iterdir())
-        ):
-            transaction.remove_empty_dir(current)
-            current = current.parent
-
-
-def _install_files(wheel: WheelPlan, environment: CondaEnvironment) -> None:
-    machine = environment.interpreter.markers.get("platform_machine", "")
-    kind: Any = (
-        {"ARM64": "win-arm64", "x86": "win-ia32"}.get(machine, "win-amd64")
-        if environment.interpreter.is_windows
-        else "posix"
-    )
-    destination = SchemeDictionaryDestination(
-        {key: str(path) for key, path in wheel.scheme.items()},
-        interpreter=str(environment.interpreter.executable),
-        script_kind=kind,
-    )
-    with WheelFile.open(wheel.wheel) as source:
-        installer_install(
-            source, destination, additional_metadata={"INSTALLER": INSTALLER_NAME, "REQUESTED": b""}
-        )
-
-
-def _replace_placeholders(wheel: WheelPlan, environment: CondaEnvironment) -> list[Path]:
-    changed = []
-    for entry in wheel.placeholders:
-        path = wheel.destinations[entry.path]
-        if replace_in_file(path, entry, str(environment.prefix)):
-            changed.append(path)
-    if changed:
-        _rewrite_record(wheel.root / wheel.dist_info / "RECORD", wheel.root, changed)
-    return changed
-
-
-def _rewrite_record(record: Path, root: Path, changed: Iterable[Path]) -> None:
-    """Give the rewritten files their new hash and size, so that RECORD stays true."""
-    targets = {os.path.normpath(p) for p in changed}
-    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
-    for row in rows:
-        if len(row) >= 3 and os.path.normpath(root / row[0]) in targets:
-            data = (root / row[0]).read_bytes()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-            row[1], row[2] = f"sha256={digest.decode()}", str(len(data))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    record.write_text(out.getvalue(), encoding="utf-8")
+def _clashes(guard: PrefixGuard, plans: Sequence[WheelPlan]) -> list[Check]:
+    destinations = [
+        Destination(wheel=plan.wheel.name, member=member, path=path)
+        for plan in plans
+        for member, path in plan.destinations.items()
+    ]
+    seen: set[str] = set()
+    checks = []
+    for wheel, detail in clashes(guard, destinations):
+        if wheel not in seen:  # the first clash of a wheel says enough
+            seen.add(wheel)
+            checks.append(Check(wheel=wheel, what="files", ok=False, detail=detail))
+    return checks

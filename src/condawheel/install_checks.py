@@ -3,54 +3,31 @@ Requires-External against conda records, Requires-Dist against installed distrib
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from email.message import Message
-from typing import TYPE_CHECKING
 
 from packaging.markers import InvalidMarker, Marker
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 
-from condawheel.environment import CondaEnvironment
+from condawheel.environment import CondaEnvironment, CondaRecord
+from condawheel.install_model import Check, WheelPlan
+from condawheel.install_read import CondaIndex, parse_conda_index
 from condawheel.tags import subdir_for_platform_tag
 from condawheel.wheelfile import WheelName
 
-if TYPE_CHECKING:  # install imports this module
-    from condawheel.install import WheelPlan
-
+_MAX_INDEX = 1 << 20
 _EXTERNAL = re.compile(r"^\s*([^\s(;]+)\s*(?:\(([^)]*)\))?\s*(?:;(.*))?$")
 _FLOOR = re.compile(r"^conda_(linux|macosx)_(\d+)_(\d+)_")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Check:
-    """One thing checked before installing, and its verdict."""
-
-    #: The wheel's file name, or "" for a check of the environment.
-    wheel: str
-    what: str
-    ok: bool
-    detail: str
-    #: What fixes it: a conda spec (`conda install`) or a requirement (`pip install`).
-    conda_fix: str | None = None
-    pip_fix: str | None = None
-
-
 def check_batch(plans: Sequence[WheelPlan]) -> list[Check]:
+    """Two wheels of one call installing one distribution."""
     seen: dict[str, str] = {}
-    written: dict[str, str] = {}
     checks = []
     for plan in plans:
-        for path in plan.destinations.values():
-            other = written.setdefault(os.path.normpath(path), plan.wheel.name)
-            if other != plan.wheel.name and plan.name not in seen:
-                detail = f"{path} is also written by {other}; install them separately"
-                checks.append(Check(wheel=plan.wheel.name, what="files", ok=False, detail=detail))
-                break
         if plan.name in seen:
             checks.append(
                 Check(
@@ -134,57 +111,97 @@ def check_python(label: str, metadata: Message, environment: CondaEnvironment) -
     ]
 
 
-def check_external(label: str, metadata: Message, environment: CondaEnvironment) -> list[Check]:
+def wheel_providers(environment: CondaEnvironment, plans: Sequence[WheelPlan]) -> list[CondaRecord]:
+    """Conda packages installed as wheels, or about to be by this call: what each
+    `{dist}.dist-info/conda/index.json` names. They meet Requires-External as conda's
+    own records do."""
+    found = [_record(plan.conda_index) for plan in plans if plan.conda_index is not None]
+    batch = {plan.name for plan in plans}
+    for dist in environment.interpreter.distributions:
+        if dist.path is None or canonicalize_name(dist.name) in batch:
+            continue  # a wheel of this call replaces it
+        index = dist.path / "conda" / "index.json"
+        try:
+            if index.stat().st_size > _MAX_INDEX:
+                continue
+            parsed = parse_conda_index(index.read_bytes())
+        except OSError:
+            continue
+        if parsed is not None:
+            found.append(_record(parsed))
+    return found
+
+
+def _record(index: CondaIndex) -> CondaRecord:
+    return CondaRecord(
+        name=index.name,
+        version=index.version,
+        build=index.build,
+        build_number=index.build_number,
+        subdir=index.subdir,
+    )
+
+
+def check_external(
+    label: str,
+    metadata: Message,
+    environment: CondaEnvironment,
+    wheels: Sequence[CondaRecord] = (),
+) -> list[Check]:
+    """Each Requires-External against conda's records, the system's virtual packages
+    and ``wheels``: conda packages installed as wheels (see `wheel_providers`)."""
     checks = []
     for line in metadata.get_all("Requires-External") or []:
         found = _EXTERNAL.match(line)
         if not found:
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="requires-external",
-                    ok=False,
-                    detail=f"cannot read Requires-External {line!r}",
-                )
-            )
+            detail = f"cannot read Requires-External {line!r:.120}"
+            checks.append(Check(wheel=label, what="requires-external", ok=False, detail=detail))
             continue
         name, spec, marker = found.group(1), (found.group(2) or "").strip(), found.group(3)
         try:
             if marker and not Marker(marker).evaluate(dict(environment.interpreter.markers)):
                 continue
         except InvalidMarker:
-            detail = f"Requires-External {line!r} has an invalid marker"
+            detail = f"Requires-External {line!r:.120} has an invalid marker"
             checks.append(Check(wheel=label, what="requires-external", ok=False, detail=detail))
             continue
-        wanted = f"{name} {spec}".strip()
-        try:
-            matched, named = environment.matching_records(name, spec)
-        except Exception as exc:  # rattler's own parse errors carry no common type
-            first = (str(exc).strip().splitlines() or ["unparsable"])[0]
-            checks.append(
-                Check(
-                    wheel=label,
-                    what="requires-external",
-                    ok=False,
-                    detail=f"Requires-External {line!r}: {first}",
-                )
-            )
-            continue
-        if matched:
-            detail = f"{wanted}: {matched[0].label}"
-            checks.append(Check(wheel=label, what="requires-external", ok=True, detail=detail))
-        elif name.startswith("__"):
-            detail = f"needs {wanted}, which this system does not provide"
-            checks.append(Check(wheel=label, what="requires-external", ok=False, detail=detail))
-        else:
-            state = "a version that does not match is installed" if named else "not installed"
-            detail = f"needs conda package {wanted} ({state})"
-            checks.append(
-                Check(
-                    wheel=label, what="requires-external", ok=False, detail=detail, conda_fix=wanted
-                )
-            )
+        checks.append(_external(label, line, name, spec, environment, wheels))
     return checks
+
+
+def _external(
+    label: str,
+    line: str,
+    name: str,
+    spec: str,
+    environment: CondaEnvironment,
+    wheels: Sequence[CondaRecord],
+) -> Check:
+    wanted = f"{name} {spec}".strip()
+    try:
+        matched, named = environment.matching_records(name, spec, wheels)
+    except Exception as exc:  # rattler's own parse errors carry no common type
+        first = (str(exc).strip().splitlines() or ["unparsable"])[0]
+        detail = f"Requires-External {line!r:.120}: {first:.120}"
+        return Check(wheel=label, what="requires-external", ok=False, detail=detail)
+    if matched:
+        as_wheel = " (installed as a wheel)" if any(m in wheels for m in matched[:1]) else ""
+        detail = f"{wanted}: {matched[0].label}{as_wheel}"
+        return Check(wheel=label, what="requires-external", ok=True, detail=detail)
+    if name.startswith("__"):
+        detail = f"needs {wanted}, which this system does not provide"
+        return Check(wheel=label, what="requires-external", ok=False, detail=detail)
+    as_wheels = [w for w in wheels if w.name == name]
+    if as_wheels:
+        # conda installing it would clobber the wheel's files: the fix is another wheel
+        detail = (
+            f"needs conda package {wanted} ({as_wheels[0].label} is installed as a wheel; "
+            "install a wheel of a matching version)"
+        )
+        return Check(wheel=label, what="requires-external", ok=False, detail=detail)
+    state = "a version that does not match is installed" if named else "not installed"
+    detail = f"needs conda package {wanted} ({state})"
+    return Check(wheel=label, what="requires-external", ok=False, detail=detail, conda_fix=wanted)
 
 
 def check_dist(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
+import os
+import shutil
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +18,7 @@ if TYPE_CHECKING:  # the installer's modules are imported when the command runs,
     from condawheel.install import InstallOptions, InstallPlan, InstallResult
     from condawheel.pip_download import IndexOptions
     from condawheel.pip_report import Resolution, Satisfied
+    from condawheel.transaction import Recovery
 
 _HELP = """\
 Install conda-tagged wheels (conda_linux_2_17_x86_64, ...) into a conda environment,
@@ -61,7 +64,7 @@ def configure_parser(commands: Any) -> None:
     )
     parser.add_argument(
         "targets",
-        nargs="+",
+        nargs="*",
         metavar="WHEEL|REQUIREMENT",
         help="wheel files, or with --index-url, requirements such as foo or 'foo>=1.2'",
     )
@@ -106,32 +109,93 @@ def configure_parser(commands: Any) -> None:
         help="with --index-url: the newest version of what you name, even when an "
         "installed version meets the requirement (pip's --upgrade, only-if-needed)",
     )
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another condawheel is installing into the environment, exit (2) at once "
+        "instead of waiting for it",
+    )
+    parser.add_argument(
+        "--recover",
+        action="store_true",
+        help="roll back an installation that was interrupted (killed, power loss); every "
+        "install does this first, --recover does only this when given no wheels",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from condawheel.environment import CondaEnvironment
-    from condawheel.install import InstallOptions
-    from condawheel.pip_report import resolve, split_targets
+    from condawheel.environment import locate
+    from condawheel.pip_report import split_targets
+    from condawheel.prefix_lock import prefix_lock
+    from condawheel.transaction import recover
 
+    if not args.targets and not args.recover:
+        raise BadInputError("give the wheels (or requirements) to install, or --recover")
     wheels, requirements = split_targets(args.targets)
     index = _index_options(args, requirements)
-    environment = CondaEnvironment.open(args.prefix)
+    prefix = locate(args.prefix, os.environ)
+    # everything from reading the environment to the last file is done holding the lock
+    with prefix_lock(prefix, wait=not args.no_wait, on_wait=_say):
+        recovered = recover(prefix)
+        if recovered is not None:
+            _say(_recovered(prefix, recovered))
+        elif args.recover:
+            _say(f"nothing to recover in {prefix}")
+        if not args.targets:
+            return 0
+        return _locked(args, prefix, wheels, requirements, index)
+
+
+def _say(message: str) -> None:
+    print(f"condawheel: {message}", file=sys.stderr)
+
+
+def _recovered(prefix: Path, recovery: Recovery) -> str:
+    who = f" (pid {recovery.pid})" if recovery.pid else ""
+    if recovery.committed:
+        return f"finished cleaning up after a completed installation{who} into {prefix}"
+    return (
+        f"rolled back an interrupted installation{who} into {prefix}: "
+        f"{recovery.undone} step(s) undone, the environment is as it was before it"
+    )
+
+
+def _locked(
+    args: argparse.Namespace,
+    prefix: Path,
+    wheels: list[Path],
+    requirements: list[str],
+    index: IndexOptions | None,
+) -> int:
+    from condawheel.environment import CondaEnvironment
+    from condawheel.install import InstallOptions
+    from condawheel.pip_report import resolve
+    from condawheel.transaction import STATE_DIR
+
+    environment = CondaEnvironment.open(prefix)
     options = InstallOptions(no_deps=args.no_deps, break_system_packages=args.break_system_packages)
     if index is None:
         return _install(args, environment, wheels, options, None)
-    with tempfile.TemporaryDirectory(prefix="condawheel-install-") as work:
+    # downloads wait in the prefix's own folder (the same file system; a killed run's
+    # leftovers are cleared by the next, which holds the lock), never in /tmp
+    work = prefix / STATE_DIR / "download"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
         resolution = resolve(
             requirements,
             wheels,
             environment,
             index,
-            Path(work),
+            work,
             upgrade=args.upgrade,
             no_deps=args.no_deps,
         )
         return _install(args, environment, resolution.wheels, options, resolution)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def _index_options(args: argparse.Namespace, requirements: Sequence[str]) -> IndexOptions | None:
@@ -185,16 +249,23 @@ def _install(
         if args.dry_run:
             _print_plan(plan)
         elif result is not None:
-            _print_installed(plan, result)
+            _print_installed(plan, result, resolution)
     if plan.problems:
         raise plan.error()
     return 0
 
 
-def _print_installed(plan: InstallPlan, result: InstallResult) -> None:
+def _print_installed(
+    plan: InstallPlan, result: InstallResult, resolution: Resolution | None
+) -> None:
+    urls = {f.wheel.name: f.url for f in resolution.fetched} if resolution else {}
     for wheel in plan.wheels:
         replaced = f" (replaced {wheel.replaces.version})" if wheel.replaces else ""
-        print(f"installed {wheel.name} {wheel.version}{replaced} into {plan.environment.prefix}")
+        source = urls.get(wheel.wheel.name, str(wheel.wheel))
+        print(
+            f"installed {wheel.name} {wheel.version}{replaced} into {plan.environment.prefix} "
+            f"from {source}"
+        )
     if result.rewritten:
         print(f"replaced the prefix placeholder in {len(result.rewritten)} file(s)")
 

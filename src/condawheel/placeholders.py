@@ -28,8 +28,8 @@ def read_manifest(data: bytes, label: str) -> tuple[PlaceholderFile, ...]:
     """The entries of a `prefix.json`; ``label`` names the wheel in errors."""
     try:
         manifest: Any = json.loads(data)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadInputError(f"{label}: {PREFIX_MANIFEST} is not JSON ({exc})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise BadInputError(f"{label}: {PREFIX_MANIFEST} is not JSON ({exc!s:.120})") from None
     if not isinstance(manifest, dict) or manifest.get("version") != 1:
         raise BadInputError(
             f"{label}: {PREFIX_MANIFEST} is not version 1; upgrade condawheel to install it"
@@ -46,7 +46,7 @@ def read_manifest(data: bytes, label: str) -> tuple[PlaceholderFile, ...]:
             and entry.get("placeholder")
             and entry.get("mode") in ("text", "binary")
         ):
-            raise BadInputError(f"{label}: {PREFIX_MANIFEST} has a malformed entry {entry!r}")
+            raise BadInputError(f"{label}: {PREFIX_MANIFEST} has a malformed entry {entry!r:.120}")
         found.append(
             PlaceholderFile(
                 path=entry["path"], placeholder=entry["placeholder"], mode=entry["mode"]

@@ -6,7 +6,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from packaging.tags import Tag
@@ -59,13 +59,16 @@ class WheelInput:
             raise BadInputError(
                 f"{path.name}: not a readable wheel ({exc}); build it again"
             ) from None
-        self.names = [i.filename for i in self._zip.infolist() if not i.is_dir()]
+        infos = [i for i in self._zip.infolist() if not i.is_dir()]
+        self.names = [i.filename for i in infos]
+        self._sizes = {i.filename: i.file_size for i in infos}
         for member in self.names:
-            parts = PurePosixPath(member).parts
-            if member.startswith("/") or ".." in parts or "\\" in member:
-                raise BadInputError(
-                    f"{path.name}: member {member!r} escapes the wheel; do not use this wheel"
-                )
+            _check_member_name(path.name, member)
+        if len(self._sizes) != len(self.names):
+            twice = next(n for n in self.names if self.names.count(n) > 1)
+            raise BadInputError(
+                f"{path.name}: member {twice!r} is in the wheel twice; do not use this wheel"
+            )
         dist_infos = sorted(
             {n.split("/")[0] for n in self.names if n.split("/")[0].endswith(".dist-info")}
         )
@@ -81,6 +84,10 @@ class WheelInput:
 
     def __exit__(self, *exc: object) -> None:
         self._zip.close()
+
+    def size(self, member: str) -> int:
+        """The member's uncompressed size, as the zip directory declares it."""
+        return self._sizes[member]
 
     def read(self, member: str) -> bytes:
         try:
@@ -118,3 +125,25 @@ class WheelInput:
     def date_time(self) -> tuple[int, int, int, int, int, int]:
         """The newest entry time: a repaired wheel keeps its input's timestamps."""
         return max(i.date_time for i in self._zip.infolist())
+
+
+#: Characters no member name may hold: controls (a newline splits RECORD and messages).
+_CONTROL = frozenset(chr(c) for c in (*range(32), 127))
+
+
+def _check_member_name(label: str, member: str) -> None:
+    """A member name that stays inside the folder it is unpacked in, on any system."""
+    parts = member.split("/")
+    escapes = (
+        member.startswith("/")
+        or "\\" in member
+        or any(p in ("", ".", "..") for p in parts)
+        or (len(member) > 1 and member[1] == ":")  # a Windows drive
+    )
+    if escapes:
+        raise BadInputError(f"{label}: member {member!r} escapes the wheel; do not use this wheel")
+    if _CONTROL.intersection(member):
+        raise BadInputError(
+            f"{label}: member {member!r:.120} has a control character in its name; "
+            "do not use this wheel"
+        )

@@ -289,9 +289,12 @@ def test_installed_dependencies_are_left_alone(
         "requirement already satisfied: hello-noarch>=1 "
         "(hello-noarch 1.0.0 is installed, needed by answer-cli)"
     )
+    # each wheel says where it came from
     assert sorted(lines[1:]) == [
-        f"installed answer-cli 0.1 into {prefix}",
-        f"installed pyanswer 1.0.0 into {prefix}",
+        f"installed answer-cli 0.1 into {prefix} from {url.removesuffix('simple/')}"
+        "answer_cli-0.1-py3-none-any.whl",
+        f"installed pyanswer 1.0.0 into {prefix} from {url.removesuffix('simple/')}"
+        f"{_wheel(dist, 'pyanswer').name}",
     ]
     assert {k: v for k, v in snapshot(prefix).items() if "hello" in k} == hello
 
