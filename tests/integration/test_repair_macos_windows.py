@@ -14,6 +14,7 @@ import base64
 import hashlib
 import io
 import json
+import sys
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -410,7 +411,13 @@ def test_corrupt_binary_is_bad_input(linux_channel: Path, tmp_path: Path) -> Non
 def test_musllinux_wheel_is_bad_input(linux_channel: Path, tmp_path: Path) -> None:
     wheel = write_wheel(
         tmp_path / "fastfoo-1.0-cp312-cp312-musllinux_1_2_x86_64.whl",
-        {"fastfoo/__init__.py": b"", "fastfoo/_core.cpython-312-x86_64-linux-musl.so": b""},
+        # any ELF will do: the tag is refused before the binaries are looked at closely
+        {
+            "fastfoo/__init__.py": b"",
+            "fastfoo/_core.cpython-312-x86_64-linux-musl.so": Path(sys.executable)
+            .resolve()
+            .read_bytes(),
+        },
     )
     out = tmp_path / "out"
 
