@@ -9,11 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import warnings
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["make_wheel"]
+__all__ = ["make_wheel", "wheel_members", "write_wheel"]
 
 _DATE = (2024, 1, 1, 0, 0, 0)
 
@@ -70,4 +71,69 @@ def make_wheel(
             info = zipfile.ZipInfo(member, _DATE)
             info.external_attr = 0o644 << 16
             archive.writestr(info, data)
+    return path
+
+
+def wheel_members(
+    name: str,
+    version: str,
+    files: Mapping[str, bytes | str],
+    *,
+    tag: str = "py3-none-any",
+    dist_info_files: Mapping[str, bytes | str] | None = None,
+    metadata: bytes | str | None = None,
+    wheel: bytes | str | None = None,
+) -> dict[str, bytes]:
+    """The members of a wheel, RECORD left out: ``files`` at the root (``.data/``
+    paths included), and the `.dist-info` files, any of which may be overridden."""
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    dist_info = f"{stem}-{version}.dist-info"
+    members: dict[str, bytes | str] = dict(files)
+    members[f"{dist_info}/METADATA"] = (
+        metadata
+        if metadata is not None
+        else f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    )
+    members[f"{dist_info}/WHEEL"] = (
+        wheel
+        if wheel is not None
+        else f"Wheel-Version: 1.0\nGenerator: wheelmaker\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    )
+    for path, data in (dist_info_files or {}).items():
+        members[f"{dist_info}/{path}"] = data
+    return {k: v.encode() if isinstance(v, str) else v for k, v in members.items()}
+
+
+def write_wheel(
+    path: Path,
+    members: Mapping[str, bytes],
+    *,
+    record: bool = True,
+    rows: Mapping[str, str] | None = None,
+    duplicate: str | None = None,
+) -> Path:
+    """A wheel of exactly ``members``, with a true RECORD (unless ``record`` is false);
+    ``rows`` replace RECORD rows by member (``"sha256=...,12"``, or "" to leave the
+    member out); ``duplicate`` names a member written twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
+    out = dict(members)
+    if record:
+        lines = []
+        for member, data in members.items():
+            row = (rows or {}).get(member, f"{_record_hash(data)},{len(data)}")
+            if row:
+                lines.append(f"{member},{row}")
+        lines.extend(f"{m},{r}" for m, r in (rows or {}).items() if m not in members)
+        lines.append(f"{dist_info}/RECORD,,")
+        out[f"{dist_info}/RECORD"] = ("\n".join(lines) + "\n").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in out.items():
+            info = zipfile.ZipInfo(member, _DATE)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+        if duplicate is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+                archive.writestr(zipfile.ZipInfo(duplicate, _DATE), out[duplicate])
     return path

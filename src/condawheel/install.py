@@ -235,7 +235,7 @@ def _place(
         if reason is None:
             removes.append(path)
         else:
-            kept.append(f"{path}: {reason}")
+            kept.append(reason)
     if kept:
         logger.warning(
             "%s: %d RECORD entries of the replaced version are left alone: %s",
@@ -252,7 +252,8 @@ def _place(
             continue
         reason = guard.refuse_write(path) or _other_dist_info(plan, path)
         if reason is not None:
-            refused.append(f"member {member}: {reason}")
+            shown = member if len(member) < 120 else f"{member[:100]}..."
+            refused.append(f"member {shown}: {reason}")
     for owner, paths in sorted(owned.items()):
         shown = ", ".join(sorted(paths)[:3]) + (", ..." if len(paths) > 3 else "")
         refused.append(

@@ -58,9 +58,12 @@ class PrefixGuard:
 
     def refuse_write(self, path: Path) -> str | None:
         """Why a file may not be written at ``path``, or None when it may."""
-        reason = self._refuse_location(path)
-        if reason:
-            return reason
+        try:
+            return self._too_long(path) or self._refuse_location(path) or self._refuse_kind(path)
+        except OSError as exc:
+            return f"{str(path)[:200]} cannot be checked ({exc.strerror})"
+
+    def _refuse_kind(self, path: Path) -> str | None:
         if path.is_dir():
             return f"would replace the folder {path} with a file"
         if path.is_symlink() and self.key(Path(os.path.realpath(path))) is None:
@@ -70,14 +73,14 @@ class PrefixGuard:
             ancestor = ancestor.parent
         if not ancestor.is_dir():
             return f"would replace the file {ancestor} with a folder"
-        too_long = self._too_long(path)
-        if too_long:
-            return too_long
         return None
 
     def refuse_remove(self, path: Path) -> str | None:
         """Why an installed file listed in a RECORD may not be removed, or None."""
-        return self._refuse_location(path)
+        try:
+            return self._too_long(path) or self._refuse_location(path)
+        except OSError as exc:
+            return f"{str(path)[:200]} cannot be checked ({exc.strerror})"
 
     def _refuse_location(self, path: Path) -> str | None:
         key = self.key(path)
@@ -99,7 +102,7 @@ class PrefixGuard:
         lexical = os.path.relpath(os.path.normpath(path), os.path.normpath(self.prefix))
         lexical = lexical.replace(os.sep, "/")
         keys = [key, lexical.casefold() if self.case_insensitive else lexical]
-        if path.is_symlink():
+        if os.path.islink(path):  # noqa: PTH114  (False, not an error, for a name too long)
             keys.append(self.key(Path(os.path.realpath(path))))
         return next((self.owners[k] for k in keys if k is not None and k in self.owners), None)
 
