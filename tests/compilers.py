@@ -1,16 +1,22 @@
-"""Compile tiny C sources with gcc during the test session.
+"""Compile tiny C sources during the test session: ELF with gcc, Mach-O and PE with zig.
 
-Binaries under test are built here rather than committed. Each helper writes
-its source next to the output and skips the compile when the same source and
+Binaries under test are built here rather than committed. The gcc helpers write
+their source next to the output and skip the compile when the same source and
 arguments were already built into that directory, so a session-scoped
 ``tmp_path_factory`` directory can be shared by many tests.
+
+Mach-O and PE files come from the ``ziglang`` package (the test extra): ``zig cc``
+cross-compiles for macOS with its own Mach-O linker and libSystem stubs, so no SDK is
+needed, and ``zig lld-link`` links Windows DLLs. Nothing but pip is needed to get it.
 """
 
 from __future__ import annotations
 
 import importlib.machinery
 import shutil
+import struct
 import subprocess
+import sys
 import sysconfig
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +24,16 @@ from pathlib import Path
 import pytest
 
 __all__ = [
+    "MACOS_ARM64",
+    "MACOS_X86_64",
     "compile_executable",
+    "compile_macho",
+    "compile_pe",
     "compile_python_extension",
     "compile_shared_library",
     "extension_source",
     "requires_gcc",
+    "universal",
 ]
 
 requires_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
@@ -92,3 +103,76 @@ static PyMethodDef methods[] = {{{{"answer", answer, METH_NOARGS, NULL}}, {{NULL
 static struct PyModuleDef module = {{PyModuleDef_HEAD_INIT, "{module_name}", NULL, -1, methods}};
 PyMODINIT_FUNC PyInit_{module_name}(void) {{ return PyModule_Create(&module); }}
 """
+
+
+# --- Mach-O and PE, with zig ---------------------------------------------------------
+
+#: zig targets, with the deployment floors that conda-forge builds for.
+MACOS_ARM64 = "aarch64-macos.11.0"
+MACOS_X86_64 = "x86_64-macos.10.13"
+_ZIG = (sys.executable, "-m", "ziglang")
+#: lipo's alignment of each architecture's slice: its page size.
+_SLICE_ALIGN = {0x0100000C: 14, 0x01000007: 12}  # CPU_TYPE_ARM64, CPU_TYPE_X86_64
+
+
+def _zig(tool: str, args: Sequence[str]) -> None:
+    command = [*_ZIG, tool, *args]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"zig {tool} failed: {' '.join(command)}\n{result.stderr}")
+
+
+def _source(out: Path, source: str) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    src = out.with_name(out.name + ".c")
+    src.write_text(source)
+    return src
+
+
+def compile_macho(
+    out: Path, source: str, target: str, *, shared: bool = True, args: Sequence[str] = ()
+) -> Path:
+    """Link ``source`` for ``target`` (``MACOS_ARM64``, ``MACOS_X86_64``) with zig's
+    Mach-O linker. Like Apple's, it links libSystem and signs arm64 output ad hoc;
+    ``args`` are ``zig cc``'s (``-Wl,-install_name,...``, libraries to link)."""
+    kind = ["-shared"] if shared else []
+    _zig("cc", ["-target", target, "-O1", *kind, "-o", str(out), str(_source(out, source)), *args])
+    return out
+
+
+def compile_pe(out: Path, source: str, args: Sequence[str] = ()) -> Path:
+    """A DLL without C runtime or entry point, so that it imports only what ``args``
+    give: import libraries and lld-link flags (``/delayload:NAME.dll``). Its own import
+    library is written beside it, ``out`` with the suffix ``.lib``."""
+    obj = out.with_suffix(".obj")
+    _zig(
+        "cc",
+        ["-target", "x86_64-windows-msvc", "-O1", "-c", "-o", str(obj), str(_source(out, source))],
+    )
+    implib = out.with_suffix(".lib")
+    _zig(
+        "lld-link",
+        ["/dll", "/noentry", "/nodefaultlib", f"/out:{out}", f"/implib:{implib}", str(obj), *args],
+    )
+    return out
+
+
+def universal(out: Path, *slices: Path) -> Path:
+    """A universal file of thin Mach-O ``slices``, laid out as lipo lays it out: each
+    slice aligned to its architecture's page, in order of alignment."""
+    images = []
+    for path in slices:
+        data = path.read_bytes()
+        cputype, cpusubtype = struct.unpack_from("<ii", data, 4)
+        images.append((_SLICE_ALIGN[cputype], cputype, cpusubtype, data))
+    images.sort(key=lambda image: image[0])
+    header = bytearray(struct.pack(">II", 0xCAFEBABE, len(images)))
+    body = bytearray()
+    offset = 8 + 20 * len(images)
+    for align, cputype, cpusubtype, data in images:
+        start = -(-offset // (1 << align)) << align
+        body += bytes(start - offset) + data
+        header += struct.pack(">iiIII", cputype, cpusubtype, start, len(data), align)
+        offset = start + len(data)
+    out.write_bytes(bytes(header) + bytes(body))
+    return out

@@ -1,106 +1,64 @@
-"""Ad-hoc Mach-O signatures, checked against ld64.lld's and re-verified from scratch.
+"""Ad-hoc Mach-O signatures, checked against the linker's and re-verified from scratch.
 
-Mach-O (and PE) files are built in the session with clang and LLVM's linkers
-(Debian packages ``clang``, ``lld`` and, for universal files, ``llvm``). The
-oracle is independent of condawheel.binaries.codesign: LIEF locates the
-signature, the SuperBlob and CodeDirectory are decoded here with ``struct``,
-and every page hash is recomputed with hashlib. ld64.lld signs arm64 output
-itself, so signing its unsigned bytes again must reproduce its signature.
+Mach-O files are built in the session with zig (tests/compilers.py), whose Mach-O
+linker signs arm64 output ad hoc as Apple's ld64 does. The oracle is independent of
+condawheel.binaries.codesign: LIEF locates the signature, the SuperBlob and
+CodeDirectory are decoded here with ``struct``, and every page hash is recomputed with
+hashlib. Signing the linker's unsigned bytes again must reproduce its signature.
 
-The clang helpers live here and are imported by test_patcher.py.
+The fixture and the signature oracle live here and are imported by test_patcher.py.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import shutil
 import struct
-import subprocess
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import lief
 import pytest
 
+from compilers import MACOS_ARM64, MACOS_X86_64, compile_macho, universal
 from condawheel.binaries import read_binary
 from condawheel.binaries.codesign import CodeSignError, needs_signature, resign, sign_thin
 
-ARM64 = "arm64-apple-macos11"
-X86_64 = "x86_64-apple-macos10.13"
+ARM64 = MACOS_ARM64
+X86_64 = MACOS_X86_64
 CS_ADHOC = 0x2
 CS_LINKER_SIGNED = 0x20000
 CS_EXECSEG_MAIN_BINARY = 0x1
+LC_CODE_SIGNATURE = 0x1D
+#: What every binary the linker makes for macOS needs, as Apple's linker does.
+LIBSYSTEM = "/usr/lib/libSystem.B.dylib"
 
 BAR_SOURCE = "int bar(int x) { return x * 2; }\n"
 FOO_SOURCE = "int bar(int x);\nint foo(int x) { return bar(x) + 1; }\n"
 MAIN_SOURCE = "int foo(int x);\nint main(void) { return foo(1); }\n"
 
 
-def _tool(name: str) -> str | None:
-    """``name`` on PATH, or where clang looks for it (Debian keeps LLVM tools in its own bin)."""
-    found = shutil.which(name)
-    if found is not None or shutil.which("clang") is None:
-        return found
-    result = subprocess.run(
-        ["clang", f"-print-prog-name={name}"], capture_output=True, text=True, check=False
-    )
-    candidate = Path(result.stdout.strip())
-    return str(candidate) if candidate.is_absolute() and candidate.is_file() else None
-
-
-requires_macho_toolchain = pytest.mark.skipif(
-    shutil.which("clang") is None or _tool("ld64.lld") is None,
-    reason="clang and ld64.lld are not installed (Debian packages clang, lld)",
-)
-requires_pe_toolchain = pytest.mark.skipif(
-    shutil.which("clang") is None or _tool("lld-link") is None,
-    reason="clang and lld-link are not installed (Debian packages clang, lld)",
-)
-requires_lipo = pytest.mark.skipif(
-    _tool("llvm-lipo") is None, reason="llvm-lipo is not installed (Debian package llvm)"
-)
-
-
-def _clang(out: Path, source: str, args: Sequence[str]) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    src = out.with_name(out.name + ".c")
-    src.write_text(source)
-    command = ["clang", "-O1", "-o", str(out), str(src), *args]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"clang failed: {' '.join(command)}\n{result.stderr}")
-    return out
-
-
-def compile_macho(
-    out: Path, source: str, target: str, *, shared: bool = True, args: Sequence[str] = ()
-) -> Path:
-    """Link ``source`` for ``target`` with ld64.lld, without a libSystem to link against.
-
-    ``dyld_stub_binder`` normally comes from libSystem; ``-U`` leaves it to dyld.
-    """
-    kind = ["-shared"] if shared else []
-    base = [f"--target={target}", "-fuse-ld=lld", "-nostdlib", *kind]
-    return _clang(out, source, [*base, *args, "-Wl,-U,dyld_stub_binder"])
-
-
-def compile_pe(out: Path, source: str, args: Sequence[str] = ()) -> Path:
-    """Link a DLL (no CRT, no entry point) with lld-link; its import library is ``out.lib``."""
-    base = ["--target=x86_64-pc-windows-msvc", "-fuse-ld=lld", "-nostdlib", "-shared"]
-    return _clang(out, source, [*base, "-Wl,/noentry", *args])
-
-
-def lipo(out: Path, *slices: Path) -> Path:
-    """Make a universal file of ``slices`` with llvm-lipo."""
-    lipo_tool = _tool("llvm-lipo")
-    assert lipo_tool is not None
-    subprocess.run(
-        [lipo_tool, "-create", *map(str, slices), "-output", str(out)],
-        check=True,
-        capture_output=True,
-    )
+def strip_signature(path: Path, out: Path) -> Path:
+    """``path`` without its code signature, as ``codesign --remove-signature`` leaves a
+    file: the load command dropped (its header room freed), the blob cut off the end of
+    ``__LINKEDIT``."""
+    data = bytearray(path.read_bytes())
+    ncmds, sizeofcmds = struct.unpack_from("<II", data, 16)
+    at, linkedit, cut = 32, None, None
+    for _ in range(ncmds):
+        cmd, size = struct.unpack_from("<II", data, at)
+        if cmd == 0x19 and data[at + 8 : at + 24].rstrip(b"\0") == b"__LINKEDIT":
+            linkedit = at
+        if cmd == LC_CODE_SIGNATURE:
+            cut = struct.unpack_from("<I", data, at + 8)[0]
+            data[at : 32 + sizeofcmds] = data[at + size : 32 + sizeofcmds] + bytes(size)
+            struct.pack_into("<II", data, 16, ncmds - 1, sizeofcmds - size)
+            break
+        at += size
+    assert linkedit is not None and cut is not None, f"{path} is not signed"
+    fileoff = struct.unpack_from("<Q", data, linkedit + 40)[0]
+    struct.pack_into("<Q", data, linkedit + 48, cut - fileoff)  # filesize
+    out.write_bytes(bytes(data[:cut]))
     return out
 
 
@@ -112,11 +70,9 @@ def build_macho_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
     - ``libfoo``: dylib, install name @rpath/libfoo.1.dylib, needs libbar,
       LC_RPATH @loader_path/../lib and /opt/old/lib
     - ``app``: executable needing libfoo, LC_RPATH @executable_path/../lib
-    - ``unsigned-arm64``: arm64 dylib linked without a signature, with header room
-    - ``no-room-arm64``: the same without room for another load command
+    - ``unsigned-arm64``: arm64 dylib with its signature removed, and header room
+    - ``no-room-x86_64``: an unsigned dylib without room for another load command
     """
-    if shutil.which("clang") is None or _tool("ld64.lld") is None:
-        pytest.skip("clang and ld64.lld are not installed (Debian packages clang, lld)")
     tmp = tmp_path_factory.mktemp("macho")
     built: dict[str, Path] = {}
     for target, arch in ((ARM64, "arm64"), (X86_64, "x86_64")):
@@ -145,17 +101,15 @@ def build_macho_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Pat
             args=[str(libfoo), "-Wl,-rpath,@executable_path/../lib"],
         )
         built.update({f"libbar-{arch}": libbar, f"libfoo-{arch}": libfoo, f"app-{arch}": app})
-    built["unsigned-arm64"] = compile_macho(
-        tmp / "unsigned" / "libbar.dylib",
+    signed = compile_macho(
+        tmp / "unsigned" / "signed.dylib",
         BAR_SOURCE,
         ARM64,
-        args=["-Wl,-no_adhoc_codesign", "-Wl,-headerpad,0x100"],
+        args=["-Wl,-install_name,libbar.dylib", "-Wl,-headerpad,0x100"],
     )
-    built["no-room-arm64"] = compile_macho(
-        tmp / "no-room" / "libbar.dylib",
-        BAR_SOURCE,
-        ARM64,
-        args=["-Wl,-no_adhoc_codesign", "-Wl,-headerpad,0"],
+    built["unsigned-arm64"] = strip_signature(signed, tmp / "unsigned" / "libbar.dylib")
+    built["no-room-x86_64"] = compile_macho(
+        tmp / "no-room" / "libbar.dylib", BAR_SOURCE, X86_64, args=["-Wl,-headerpad,0"]
     )
     return built
 
@@ -168,6 +122,7 @@ class AdhocSignature:
     flags: int
     code_limit: int
     exec_seg: tuple[int, int, int]  # base, limit, flags
+    page_size: int
     hashes: tuple[bytes, ...]
 
 
@@ -189,7 +144,9 @@ def verify_adhoc_signature(thin: bytes) -> AdhocSignature:
     blob = thin[offset : offset + size]
 
     magic, length, count = struct.unpack_from(">III", blob)
-    assert (magic, length, count) == (0xFADE0CC0, size, 1)
+    assert (magic, count) == (0xFADE0CC0, 1)
+    # The load command's size may round the SuperBlob up (ld64 and zig pad to 16 bytes).
+    assert length <= size < length + 16 and not any(blob[length:])
     slot, cd = struct.unpack_from(">II", blob, 12)
     assert slot == 0  # CSSLOT_CODEDIRECTORY
     (cd_magic, cd_length, version, flags, hash_offset, ident_offset, special, n_code, limit) = (
@@ -198,20 +155,27 @@ def verify_adhoc_signature(thin: bytes) -> AdhocSignature:
     hash_size, hash_type, _platform, page_shift = struct.unpack_from(">4B", blob, cd + 36)
     exec_seg = struct.unpack_from(">3Q", blob, cd + 64)
     assert cd_magic == 0xFADE0C02
-    assert cd + cd_length == size
+    assert cd + cd_length == length
     assert version >= 0x20400  # has the exec segment fields
-    assert (hash_size, hash_type, page_shift, special) == (32, 2, 12, 0)  # SHA-256, 4 KiB pages
+    assert (hash_size, hash_type, special) == (32, 2, 0)  # SHA-256
+    assert page_shift in (12, 14)  # 4 KiB pages (ld64, condawheel), or 16 KiB (zig)
+    page_size = 1 << page_shift
     assert limit == offset  # everything before the signature is covered
-    assert n_code == -(-limit // 4096)
+    assert n_code == -(-limit // page_size)
     identifier = blob[cd + ident_offset :].split(b"\0", 1)[0].decode()
     hashes = tuple(
         blob[cd + hash_offset + 32 * i : cd + hash_offset + 32 * (i + 1)] for i in range(n_code)
     )
     for page, digest in enumerate(hashes):
-        expected = hashlib.sha256(thin[page * 4096 : min((page + 1) * 4096, limit)]).digest()
-        assert digest == expected, f"page {page} hash does not match"
+        expected = hashlib.sha256(thin[page * page_size : min((page + 1) * page_size, limit)])
+        assert digest == expected.digest(), f"page {page} hash does not match"
     return AdhocSignature(
-        identifier=identifier, flags=flags, code_limit=limit, exec_seg=exec_seg, hashes=hashes
+        identifier=identifier,
+        flags=flags,
+        code_limit=limit,
+        exec_seg=exec_seg,
+        page_size=page_size,
+        hashes=hashes,
     )
 
 
@@ -227,9 +191,8 @@ def fat_slices(data: bytes) -> list[tuple[int, bytes]]:
     return slices
 
 
-@requires_macho_toolchain
 @pytest.mark.parametrize("name", ["libfoo-arm64", "app-arm64"])
-def test_resigning_reproduces_lld_signature(macho_files: dict[str, Path], name: str) -> None:
+def test_resigning_covers_what_the_linker_signed(macho_files: dict[str, Path], name: str) -> None:
     original = macho_files[name].read_bytes()
     linker = verify_adhoc_signature(original)
     assert linker.flags == CS_ADHOC | CS_LINKER_SIGNED
@@ -239,18 +202,16 @@ def test_resigning_reproduces_lld_signature(macho_files: dict[str, Path], name: 
     ours = verify_adhoc_signature(signed)
     assert ours.flags == CS_ADHOC  # not claiming to be the linker
     assert ours.identifier == linker.identifier == macho_files[name].name
-    assert (ours.code_limit, ours.exec_seg, ours.hashes) == (
-        linker.code_limit,
-        linker.exec_seg,
-        linker.hashes,
-    )
-    # Byte for byte what lld wrote, apart from the flags word of the CodeDirectory.
-    differing = [i for i, (a, b) in enumerate(zip(original, signed, strict=True)) if a != b]
-    assert len(differing) <= 4
-    assert all(linker.code_limit < i < linker.code_limit + 64 for i in differing)
+    assert (ours.code_limit, ours.exec_seg) == (linker.code_limit, linker.exec_seg)
+    if ours.page_size == linker.page_size:
+        assert ours.hashes == linker.hashes
+    # The code is the linker's: before the signature, only the header changed (the
+    # signature's size in LC_CODE_SIGNATURE, and __LINKEDIT's sizes that cover it).
+    sizeofcmds = struct.unpack_from("<I", original, 20)[0]
+    differing = [i for i in range(linker.code_limit) if original[i] != signed[i]]
+    assert all(i < 32 + sizeofcmds for i in differing), differing
 
 
-@requires_macho_toolchain
 def test_executable_is_flagged_main_binary(macho_files: dict[str, Path]) -> None:
     app = verify_adhoc_signature(sign_thin(macho_files["app-arm64"].read_bytes(), "app"))
     lib = verify_adhoc_signature(sign_thin(macho_files["libfoo-arm64"].read_bytes(), "libfoo"))
@@ -262,10 +223,10 @@ def test_executable_is_flagged_main_binary(macho_files: dict[str, Path]) -> None
     assert app.exec_seg[1] > 0
 
 
-@requires_macho_toolchain
 def test_changed_bytes_get_new_hashes(macho_files: dict[str, Path]) -> None:
-    original = macho_files["libfoo-arm64"].read_bytes()
+    original = sign_thin(macho_files["libfoo-arm64"].read_bytes(), "libfoo.1.dylib")
     before = verify_adhoc_signature(original)
+    assert before.page_size == 4096
     changed = bytearray(original)
     changed[5000] ^= 0xFF  # inside page 1
     with pytest.raises(AssertionError, match="page 1 hash"):
@@ -277,7 +238,6 @@ def test_changed_bytes_get_new_hashes(macho_files: dict[str, Path]) -> None:
     assert after.hashes[2:] == before.hashes[2:]
 
 
-@requires_macho_toolchain
 def test_adds_a_signature_where_there_is_none(macho_files: dict[str, Path]) -> None:
     unsigned = macho_files["unsigned-arm64"].read_bytes()
     assert not lief.MachO.parse(list(unsigned)).at(0).has_code_signature  # type: ignore[union-attr]
@@ -292,41 +252,36 @@ def test_adds_a_signature_where_there_is_none(macho_files: dict[str, Path]) -> N
     assert signed[0x1000 : len(unsigned)] == unsigned[0x1000:]
 
 
-@requires_macho_toolchain
 def test_no_room_for_the_command_raises(macho_files: dict[str, Path]) -> None:
     with pytest.raises(CodeSignError, match=r"^no room in the header"):
-        sign_thin(macho_files["no-room-arm64"].read_bytes(), "libbar.dylib")
+        sign_thin(macho_files["no-room-x86_64"].read_bytes(), "libbar.dylib")
 
 
-@requires_macho_toolchain
 def test_unsigned_x86_64_is_left_alone(macho_files: dict[str, Path]) -> None:
     data = macho_files["libfoo-x86_64"].read_bytes()
-    assert not needs_signature(data)  # lld signs arm64 only; x86_64 may stay unsigned
+    assert not needs_signature(data)  # the linker signs arm64 only; x86_64 may stay unsigned
     assert resign(data, "libfoo.1.dylib") == data
     # Signing it anyway is possible and valid.
     assert verify_adhoc_signature(sign_thin(data, "libfoo.1.dylib")).flags == CS_ADHOC
 
 
-@requires_macho_toolchain
 def test_signed_x86_64_is_resigned(macho_files: dict[str, Path]) -> None:
     signed = sign_thin(macho_files["libfoo-x86_64"].read_bytes(), "old")
     assert needs_signature(signed)
     assert verify_adhoc_signature(resign(signed, "new")).identifier == "new"
 
 
-@requires_macho_toolchain
-@requires_lipo
 def test_universal_file(macho_files: dict[str, Path], tmp_path: Path) -> None:
     arm64 = bytearray(macho_files["libfoo-arm64"].read_bytes())
-    arm64[5000] ^= 0xFF  # as an edit would, leaving lld's signature stale
+    arm64[5000] ^= 0xFF  # as an edit would, leaving the linker's signature stale
     changed = tmp_path / "arm64.dylib"
     changed.write_bytes(arm64)
-    universal = lipo(tmp_path / "libfoo.dylib", changed, macho_files["libfoo-x86_64"])
+    fat = universal(tmp_path / "libfoo.dylib", changed, macho_files["libfoo-x86_64"])
 
-    signed = resign(universal.read_bytes(), "libfoo.dylib")
+    signed = resign(fat.read_bytes(), "libfoo.dylib")
 
     slices = dict(fat_slices(signed))
-    assert set(slices) == {14, 12}  # llvm-lipo's alignments, kept: 16 KiB arm64, 4 KiB x86_64
+    assert set(slices) == {14, 12}  # lipo's alignments, kept: 16 KiB arm64, 4 KiB x86_64
     assert verify_adhoc_signature(slices[14]).identifier == "libfoo.dylib"
     assert slices[12] == macho_files["libfoo-x86_64"].read_bytes()
     assert read_binary(io.BytesIO(signed)).archs == ("x86_64", "arm64")
@@ -342,7 +297,6 @@ def test_not_a_signable_image_raises(data: bytes) -> None:
         sign_thin(data, "x")
 
 
-@requires_macho_toolchain
 def test_data_after_linkedit_raises(macho_files: dict[str, Path]) -> None:
     # Truncating at the signature would lose it, and the signature must come last.
     with pytest.raises(CodeSignError, match=r"^data after __LINKEDIT$"):

@@ -1,7 +1,7 @@
 """`condawheel repair` on macOS and Windows wheels that delocate and delvewheel repaired.
 
-The wheels are assembled here around binaries that clang and LLVM's linkers build
-in the session (see tests/binaries/test_codesign.py): an arm64 extension bundle
+The wheels are assembled here around binaries that zig builds in the session (see
+tests/compilers.py): an arm64 extension
 that loads ``@loader_path/.dylibs/libfoo.1.dylib`` as delocate leaves it, and a
 ``.pyd`` that imports delvewheel's ``foo-<32 hex>.dll`` from ``fastfoo.libs/``,
 with delvewheel's own patch in ``__init__.py``. The environment is a folder of
@@ -21,16 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from binaries.test_codesign import (
-    ARM64,
-    compile_macho,
-    compile_pe,
-    requires_macho_toolchain,
-    requires_pe_toolchain,
-    verify_adhoc_signature,
-)
+from binaries.test_codesign import LIBSYSTEM, verify_adhoc_signature
 from builders import CondaPackageBuilder
 from clirun import one_line, run_cli
+from compilers import MACOS_ARM64 as ARM64
+from compilers import compile_macho, compile_pe
 from condawheel.binaries import read_binary, read_pe
 from condawheel.repair import RepairOptions, repair
 from validator import validate_wheel
@@ -133,21 +128,20 @@ def mac(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ARM64,
         args=["-Wl,-install_name,@rpath/libbar.1.dylib"],
     )
-    # Without -headerpad_max_install_names: the new LC_RPATH needs the header to grow.
-    bundle = ["-bundle"]
+    # ld64's default header room (32 bytes), without -headerpad_max_install_names: the
+    # new LC_RPATH needs the header to grow. zig links no MH_BUNDLE; a dylib loads the same.
+    ext = ["-Wl,-headerpad,0x20"]
     extension = compile_macho(
         tmp / "ext" / MAC_EXTENSION.rpartition("/")[2],
         EXTENSION_SOURCE,
         ARM64,
-        shared=False,
-        args=[*bundle, str(stub)],
+        args=[*ext, str(stub)],
     )
     missing = compile_macho(
         tmp / "missing" / MAC_EXTENSION.rpartition("/")[2],
         MISSING_SOURCE,
         ARM64,
-        shared=False,
-        args=[*bundle, str(stub), str(bar)],
+        args=[*ext, str(stub), str(bar)],
     )
     copy = compile_macho(
         tmp / "copy" / "libfoo.1.dylib",
@@ -256,18 +250,17 @@ def _check_mac_repaired(wheel: Path) -> None:
     assert report.metadata.requires_external == ["libfoo (>=1.2.3,<2.0a0)"]
     data = _member(wheel, MAC_EXTENSION)
     info = read_binary(io.BytesIO(data))
-    assert info.needed == ("@rpath/libfoo.1.dylib",)
+    assert info.needed == (LIBSYSTEM, "@rpath/libfoo.1.dylib")
     # fastfoo/ installs to lib/python3.12/site-packages/fastfoo: three up is lib/.
     assert info.runpath == ("@loader_path/../../..",)
     assert info.macos_floor == (11, 0)
     verify_adhoc_signature(data)
 
 
-@requires_macho_toolchain
 def test_delocated_wheel(mac: dict[str, Path], tmp_path: Path) -> None:
     before = mac["wheel"].read_bytes()
     original = read_binary(io.BytesIO(_member(mac["wheel"], MAC_EXTENSION)))
-    assert original.needed == ("@loader_path/.dylibs/libfoo.1.dylib",)
+    assert original.needed == (LIBSYSTEM, "@loader_path/.dylibs/libfoo.1.dylib")
     copy = read_binary(io.BytesIO(_member(mac["wheel"], DYLIBS_COPY)))
     assert copy.soname == DELOCATE_ID
 
@@ -282,11 +275,10 @@ def test_delocated_wheel(mac: dict[str, Path], tmp_path: Path) -> None:
     assert mac["wheel"].read_bytes() == before
 
 
-@requires_macho_toolchain
 def test_resigned_extension_keeps_its_name_as_identifier(
     mac: dict[str, Path], tmp_path: Path
 ) -> None:
-    # ld64.lld names the signature after the file; a re-signature should do the same.
+    # The linker names the signature after the file; a re-signature should do the same.
     name = MAC_EXTENSION.rpartition("/")[2]
     assert verify_adhoc_signature(_member(mac["wheel"], MAC_EXTENSION)).identifier == name
     result = repair(mac["wheel"], tmp_path / "out", RepairOptions(with_sources=(mac["channel"],)))
@@ -294,7 +286,6 @@ def test_resigned_extension_keeps_its_name_as_identifier(
     assert signature.identifier == name
 
 
-@requires_macho_toolchain
 def test_delocated_wheel_cli_json(mac: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "w"
     done = run_cli(tmp_path, "repair", mac["wheel"], "-w", out, "--with", mac["channel"], "--json")
@@ -306,10 +297,16 @@ def test_delocated_wheel_cli_json(mac: dict[str, Path], tmp_path: Path) -> None:
     assert data["libraries"] == [
         {
             "binary": MAC_EXTENSION,
+            "needs": LIBSYSTEM,
+            "satisfied_by": "platform",
+            "detail": "macOS system library",
+        },
+        {
+            "binary": MAC_EXTENSION,
             "needs": "@loader_path/.dylibs/libfoo.1.dylib",
             "satisfied_by": "provider",
             "detail": "libfoo",
-        }
+        },
     ]
     assert [p.name for p in out.iterdir()] == [Path(data["wheel"]).name]
     _check_mac_repaired(Path(data["wheel"]))
@@ -318,7 +315,6 @@ def test_delocated_wheel_cli_json(mac: dict[str, Path], tmp_path: Path) -> None:
 # --- Windows: delvewheel --------------------------------------------------------------
 
 
-@requires_pe_toolchain
 @pytest.mark.parametrize(
     ("load_order", "newline"),
     [(True, "\n"), (False, "\n"), (True, "\r\n")],
@@ -353,7 +349,6 @@ def test_delvewheel_wheel(
     assert wheel.read_bytes() == before
 
 
-@requires_pe_toolchain
 def test_delvewheel_copy_nothing_provides_keeps_the_patch(
     win: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -440,7 +435,6 @@ def test_wheel_without_binaries_has_nothing_to_repair(linux_channel: Path, tmp_p
     assert "nothing to repair" in _failed(done.stderr, out)
 
 
-@requires_macho_toolchain
 def test_strict_with_an_unsatisfied_library(mac: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ("repair", mac["missing"], "-w", out, "--with", mac["channel"])
