@@ -549,3 +549,59 @@ def test_prefix_too_long_for_a_binary_placeholder(
     with pytest.raises(BadInputError, match=r"longer than the placeholder.*left as it was"):
         _install(prefix, wheels["confdata"])
     assert snapshot(prefix) == before
+
+
+# -- conda packages installed as wheels ----------------------------------------
+
+
+def _libzlib_wheel(version: str, out: Path) -> Path:
+    builder = CondaPackageBuilder(
+        name="libzlib", version=version, build="h0_0", subdir=HOST_SUBDIR
+    ).add_file("share/zlib/README", f"zlib {version}\n")
+    return convert(builder.build(out / f"pkg-{version}"), out / f"dist-{version}").wheel
+
+
+def test_a_conda_package_installed_as_a_wheel_meets_requires_external(
+    tmp_path: Path, venv_cache: Path, wheels: dict[str, Path]
+) -> None:
+    prefix = make_env(tmp_path, cache=venv_cache)  # no conda record of libzlib
+    _install(prefix, _libzlib_wheel("1.3.1", tmp_path))
+    result = _install(prefix, wheels["zlib-user"])
+    (check,) = [c for c in result.plan.checks if c.what == "requires-external"]
+    assert check.ok
+    assert check.detail == "libzlib >=1.3.1,<2.0a0: libzlib 1.3.1 h0_0 (installed as a wheel)"
+
+
+def test_a_wheel_of_the_same_call_meets_requires_external(
+    tmp_path: Path, venv_cache: Path, wheels: dict[str, Path]
+) -> None:
+    prefix = make_env(tmp_path, cache=venv_cache)
+    _install(prefix, wheels["zlib-user"], _libzlib_wheel("1.3.1", tmp_path))
+    assert run_python(prefix, "import zlib_user").returncode == 0
+
+
+def test_a_wheel_installed_conda_package_of_the_wrong_version(
+    tmp_path: Path, venv_cache: Path, wheels: dict[str, Path]
+) -> None:
+    prefix = make_env(tmp_path, cache=venv_cache)
+    _install(prefix, _libzlib_wheel("1.2.0", tmp_path))
+    line = _refused(prefix, [wheels["zlib-user"]])
+    assert (
+        "needs conda package libzlib >=1.3.1,<2.0a0 (libzlib 1.2.0 h0_0 is installed as a "
+        "wheel; install a wheel of a matching version)"
+    ) in line
+    assert "conda install" not in line  # it would clobber the wheel's files
+
+
+def test_a_wrong_platform_wheel_gets_no_dependency_advice(
+    prefix: Path, wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    (prefix / "conda-meta" / "libzlib-1.3.1-hb9d3cd8_2.json").unlink()
+    other = _retag(
+        wheels["zlib-user"], f"py3-none-conda_linux_2_17_{OTHER_MACHINE}", tmp_path / "t"
+    )
+    line = _refused(prefix, [other])
+    assert line == (
+        f"condawheel: error: cannot install: {other.name}: built for {OTHER_SUBDIR} "
+        f"(conda_linux_2_17_{OTHER_MACHINE}), this environment is {HOST_SUBDIR}"
+    )

@@ -6,6 +6,7 @@ cut down."""
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -321,10 +322,21 @@ def test_resolution_failures_in_one_line(tmp_path: Path) -> None:
     assert "needs pip 23 or later" in old
 
 
-def test_pip_sees_what_the_probe_sees() -> None:
-    environ = isolated_environ({"PYTHONPATH": "/elsewhere", "PIP_INDEX_URL": "x", "HOME": "/h"})
+def test_pip_sees_what_the_probe_sees_and_only_the_given_indexes() -> None:
+    environ = isolated_environ(
+        {
+            "PYTHONPATH": "/elsewhere",
+            "PIP_INDEX_URL": "x",
+            "PIP_EXTRA_INDEX_URL": "https://elsewhere.example/simple/",
+            "PIP_FIND_LINKS": "/opt/wheels",
+            "PIP_CONFIG_FILE": "/etc/pip.conf",
+            "PIP_CERT": "/etc/ssl/ca.pem",
+            "HOME": "/h",
+        }
+    )
     assert environ == {
-        "PIP_INDEX_URL": "x",  # pip's own settings apply
+        "PIP_CONFIG_FILE": os.devnull,  # its extra-index-url and find-links are not for us
+        "PIP_CERT": "/etc/ssl/ca.pem",  # pip's other settings apply
         "HOME": "/h",
         "PYTHONNOUSERSITE": "1",
         "PIP_REQUIRE_VIRTUALENV": "0",

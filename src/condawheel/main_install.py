@@ -42,8 +42,14 @@ Exactly the wheels pip chose are then downloaded, checked against the sha256 pip
 resolved with, and checked and installed as above; pip itself installs nothing.
 Dependencies only published as manylinux wheels are not taken: install those with
 conda, or pip, first. An argument ending in .whl is a wheel file; it takes part in the
-resolution, and its dependencies come from the index too. pip's own settings (pip.conf,
-PIP_* variables: certificates, credentials, proxies, constraints) apply.
+resolution, and its dependencies come from the index too. Wheels come only from
+--index-url and --extra-index-url: pip's configuration files are not read, nor
+PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS; its other PIP_* variables
+(certificates, proxies, timeouts) apply. Each installed wheel is shown with its URL.
+
+One installation at a time per environment: another waits (--no-wait: exits 2, naming
+the holder's pid). An installation that was killed is rolled back by the next one, or
+by condawheel install --recover.
 
 examples:
   condawheel install dist/foo-1.0-0_py312h1_0-cp312-cp312-conda_linux_2_17_x86_64.whl

@@ -373,11 +373,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: pip's variables that add places to find distributions in.
+_SOURCES = ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_NO_INDEX")
+
+
 def isolated_environ(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment pip runs the target interpreter in, so that it sees the
     distributions condawheel's own probe of that interpreter sees (``python -I``)."""
     environ = dict(os.environ if environ is None else environ)
     environ.pop("PYTHONPATH", None)
+    # wheels come only from --index-url and --extra-index-url: no configuration file is
+    # read (one may add indexes or find-links), nor a variable naming where to look;
+    # the others (certificates, proxies, timeouts) still apply
+    environ["PIP_CONFIG_FILE"] = os.devnull
+    for name in _SOURCES:
+        environ.pop(name, None)
     environ["PYTHONNOUSERSITE"] = "1"
     # a dry run installs nothing: a global require-virtualenv must not refuse it
     environ["PIP_REQUIRE_VIRTUALENV"] = "0"

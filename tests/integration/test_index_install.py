@@ -325,6 +325,26 @@ def test_pip_backtracks(server: tuple[str, Path], tmp_path: Path) -> None:
     assert run.stdout.split() == ["1.0", "1.0"], run.stderr
 
 
+def test_only_the_given_index_is_used(server: tuple[str, Path], tmp_path: Path) -> None:
+    url, _ = server
+    prefix = make_env(tmp_path)
+    # a newer top (and leaf) where the user's pip settings look: never taken
+    elsewhere = tmp_path / "elsewhere"
+    make_wheel(elsewhere, "top", "9.0")
+    make_wheel(elsewhere, "leaf", "9.0")
+    config = tmp_path / "pip.conf"
+    config.write_text(f"[global]\nextra-index-url = file://{elsewhere}\nfind-links = {elsewhere}\n")
+    settings = {"PIP_CONFIG_FILE": str(config), "PIP_FIND_LINKS": str(elsewhere)}
+    done = run_cli(tmp_path, "install", "top", "-i", url, "--prefix", prefix, env=settings)
+    assert done.returncode == 0, done.stderr
+    base = url.removesuffix("simple/")
+    assert sorted(done.stdout.splitlines()) == [
+        f"installed leaf 1.0 into {prefix} from {base}leaf-1.0-py3-none-any.whl",
+        f"installed mid 1.0 into {prefix} from {base}mid-1.0-py3-none-any.whl",
+        f"installed top 1.0 into {prefix} from {base}top-1.0-py3-none-any.whl",
+    ]
+
+
 def test_a_dependency_conda_installed_is_not_fetched(
     server: tuple[str, Path], tmp_path: Path
 ) -> None:
