@@ -7,20 +7,24 @@ one against a served index."""
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
 
 from condawheel.environment import CondaEnvironment, Distribution, Interpreter
 from condawheel.exceptions import BadInputError
 from condawheel.pip_download import IndexOptions
 from condawheel.pip_report import (
+    MIN_PIP,
     parse_requirement,
     read_report,
     report_command,
@@ -291,6 +295,33 @@ def test_a_failure_of_pip_is_one_line(tmp_path: Path) -> None:
         "cannot install a==1.0 and b==1.0: a 1.0 depends on lib>=2; b 1.0 depends on lib<2; "
         "loosen the versions you ask for, or install versions that fit together"
     )
+
+
+@pytest.mark.parametrize("version", ["23.2.1", "22.3"])
+def test_a_pip_too_old_to_resolve_for_the_environment_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, version: str
+) -> None:
+    """pip 23.2.1 (what `python3.11 -m venv` seeds) refuses --platform with --dry-run."""
+    real = importlib.metadata.version
+    monkeypatch.setattr(
+        importlib.metadata, "version", lambda name: version if name == "pip" else real(name)
+    )
+
+    def never(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        raise AssertionError("pip ran")
+
+    with pytest.raises(BadInputError) as failed:
+        resolve(["a"], [], _environment(tmp_path), INDEX, tmp_path / "work", run=never)
+    assert str(failed.value) == (
+        f"installing by name needs pip 23.3 or newer beside condawheel, which has pip "
+        f"{version}: {sys.executable} -m pip install 'pip>=23.3'"
+    )
+
+
+def test_the_declared_pip_floor_is_the_one_checked() -> None:
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    pips = [Requirement(r) for r in project["project"]["dependencies"] if r.startswith("pip")]
+    assert [str(r.specifier) for r in pips] == [f">={MIN_PIP}"]
 
 
 def test_read_report(tmp_path: Path) -> None:

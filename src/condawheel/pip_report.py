@@ -11,6 +11,7 @@ installs nothing: `condawheel.install` checks the wheels and installs them.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import logging
 import subprocess
@@ -22,6 +23,7 @@ from typing import Any
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from condawheel.environment import CondaEnvironment
 from condawheel.exceptions import BadInputError
@@ -37,6 +39,10 @@ from condawheel.pip_download import (
 from condawheel.wheelfile import WheelInput
 
 logger = logging.getLogger(__name__)
+
+#: The first pip whose ``install --dry-run`` takes --platform, --abi and --python-version
+#: without --target (23.2 refuses them); condawheel's dependencies ask for it.
+MIN_PIP = Version("23.3")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -159,6 +165,24 @@ def report_command(
     return command
 
 
+def check_pip() -> None:
+    """Raise BadInputError when the pip beside condawheel cannot resolve for another
+    interpreter's platform, which a pip older than ``MIN_PIP`` refuses to."""
+    fix = f"{sys.executable} -m pip install 'pip>={MIN_PIP}'"
+    try:
+        found = importlib.metadata.version("pip")
+        if Version(found) >= MIN_PIP:
+            return
+    except importlib.metadata.PackageNotFoundError:
+        raise BadInputError(f"installing by name needs pip beside condawheel: {fix}") from None
+    except InvalidVersion:
+        return  # a development pip: let it try
+    raise BadInputError(
+        f"installing by name needs pip {MIN_PIP} or newer beside condawheel, which has pip "
+        f"{found}: {fix}"
+    )
+
+
 def read_report(path: Path) -> tuple[ReportItem, ...]:
     """The ``install`` list of pip's installation report (format version 1)."""
     try:
@@ -207,6 +231,7 @@ def resolve(
     ``upgrade`` is pip's ``--upgrade`` (only what needs it); ``no_deps`` pip's
     ``--no-deps``. A failure of pip raises BadInputError with one line.
     """
+    check_pip()
     roots = [parse_requirement(text) for text in requirements]
     given: set[str] = set()
     for wheel in wheels:
