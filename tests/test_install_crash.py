@@ -114,6 +114,7 @@ CRASH_POINTS = [
     "journal-begin:1",
     "journal-move:1",
     "move:3",
+    "move:10",
     "journal-rmdir:1",
     "journal-create:1",
     "write:2",
@@ -132,6 +133,8 @@ def test_a_kill_is_rolled_back_exactly(prefix: Path, wheels: dict[str, Path], po
     killed = _install(prefix, wheels["alpha2"], wheels["beta"], crash=point)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert (prefix / ".condawheel" / "journal").exists()
+    for dist_info in site_packages(prefix).glob("*.dist-info"):
+        assert (dist_info / "RECORD").is_file(), f"{dist_info.name} without its RECORD"
 
     recovered = _install(prefix, "--recover")
     assert recovered.returncode == 0, recovered.stderr

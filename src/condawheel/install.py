@@ -335,10 +335,12 @@ def _record_files(dist_info: Path) -> tuple[Path, ...] | None:
         if not row or not row[0] or "\0" in row[0]:
             continue
         path = Path(os.path.normpath(base / row[0]))
-        if path.is_symlink() or path.is_file():
+        # os.path's tests say False, where Path's raise, for a name too long
+        if os.path.islink(path) or os.path.isfile(path):  # noqa: PTH113, PTH114
             found[str(path)] = path
-        if path.suffix == ".py" and path.parent.is_dir() and not path.parent.is_symlink():
-            for cached in (path.parent / "__pycache__").glob(f"{path.stem}.*.pyc"):
+        cache = path.parent / "__pycache__"
+        if path.suffix == ".py" and os.path.isdir(cache) and not os.path.islink(cache):  # noqa: PTH112, PTH114
+            for cached in cache.glob(f"{path.stem}.*.pyc"):
                 found[str(cached)] = cached
     return tuple(found[k] for k in sorted(found))
 

@@ -67,7 +67,7 @@ def _under(path: Path, folder: Path) -> bool:
 def _uninstall(wheel: WheelPlan, transaction: Transaction, prefix: Path) -> None:
     """Move the replaced distribution's files aside, and remove the folders they leave
     empty below the scheme's folders, as pip does."""
-    transaction.move_aside(wheel.removes)
+    _move_old_files(wheel, transaction)
     stop = {os.path.normpath(p) for p in (*wheel.scheme.values(), prefix)}
     parents = {os.path.normpath(p.parent) for p in wheel.removes}
     for directory in sorted(parents, key=lambda d: d.count(os.sep), reverse=True):
@@ -81,6 +81,22 @@ def _uninstall(wheel: WheelPlan, transaction: Transaction, prefix: Path) -> None
         ):
             transaction.remove_empty_dir(current)
             current = current.parent
+
+
+def _move_old_files(wheel: WheelPlan, transaction: Transaction) -> None:
+    """The replaced version's files, and its `.dist-info` last, in one rename when its
+    RECORD lists all of it: it never exists without its RECORD, even half way."""
+    old = wheel.replaces.path if wheel.replaces is not None else None
+    if old is None:
+        transaction.move_aside(wheel.removes)
+        return
+    inside = [p for p in wheel.removes if _under(p, old)]
+    transaction.move_aside([p for p in wheel.removes if not _under(p, old)])
+    present = {os.path.normpath(p) for p in old.rglob("*") if not p.is_dir()}
+    if present <= {os.path.normpath(p) for p in inside}:
+        transaction.move_aside([old])
+    else:  # files its RECORD does not list: they stay, and the new version stops there
+        transaction.move_aside(sorted(inside, key=lambda p: p == old / "RECORD"))
 
 
 @dataclass
