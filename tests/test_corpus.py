@@ -4,12 +4,14 @@ stated reason with a one-line error (never a traceback)."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from condawheel.binaries import BinaryFormat, BinaryReadError, read_binary, sniff
 from condawheel.convert import convert, inspect_package
 from condawheel.exceptions import BadInputError
 from condawheel.report import report
@@ -98,6 +100,30 @@ def test_corpus_package(row: dict[str, str], tmp_path: Path) -> None:
     report = validate_wheel(result.wheel)
     assert report.name == result.plan.dist.name.lower().replace("_", "-") or report.name
     _check_layout(row, result.wheel, tmp_path)
+    _check_search_paths(result.wheel, tmp_path)
+
+
+def _check_search_paths(wheel: Path, tmp_path: Path) -> None:
+    """No binary searches the build machine's folders (conda's placeholder prefix in a
+    search path is the environment, made relative), and prefix.json lists only binaries
+    that still hold their placeholder."""
+    with zipfile.ZipFile(wheel) as archive:
+        manifest = next((n for n in archive.namelist() if n.endswith("/conda/prefix.json")), None)
+        for entry in json.loads(archive.read(manifest))["files"] if manifest else ():
+            data = archive.read(entry["path"])
+            if sniff(data[:64]) in (BinaryFormat.ELF, BinaryFormat.MACHO):
+                assert entry["placeholder"].encode() in data, entry
+        for name in archive.namelist():
+            data = archive.read(name)
+            if sniff(data[:64]) not in (BinaryFormat.ELF, BinaryFormat.MACHO):
+                continue
+            try:
+                info = read_binary(io.BytesIO(data))
+            except BinaryReadError:
+                continue  # kept as data, with a warning
+            for entry in (*info.rpath, *info.runpath):
+                system = info.format is BinaryFormat.MACHO and entry.startswith("/usr/lib/")
+                assert entry.startswith(("$ORIGIN", "${ORIGIN}", "@")) or system, (name, entry)
 
 
 def _check_layout(row: dict[str, str], wheel: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from condawheel.devendor import (
     VendoredLibrary,
     find_vendored,
     plan_devendoring,
+    portable_search_paths,
     search_path_to_prefix_lib,
 )
 from condawheel.known import KnownPackage, KnownPackages
@@ -333,9 +334,12 @@ def test_search_path_keeps_other_entries_once() -> None:
     }
     result = plan(binaries, index(LIBZLIB))
 
-    # mypkg.libs is emptied: its entry goes, the rest stay in order.
+    # mypkg.libs is emptied: its entry goes, and the build machine's; the rest stay in order.
     [*_, search] = result.edits.for_file(EXT)
-    assert search.paths == ("/opt/vendor/lib", "$ORIGIN", "$ORIGIN/../../..")
+    assert search.paths == ("$ORIGIN", "$ORIGIN/../../..")
+    assert result.notes == (
+        f"{EXT}: search path entry /opt/vendor/lib is the build machine's; removed",
+    )
     # other.so reaches lib/ already: only the rename.
     assert [e.kind for e in result.edits.for_file("mypkg/other.so")] == [EditKind.REPLACE_NEEDED]
 
@@ -560,3 +564,62 @@ def test_a_copy_that_stays_is_relinked_to_a_removed_one() -> None:
         Edit(kind=EditKind.SET_SEARCH_PATH, paths=("$ORIGIN", "$ORIGIN/../../..")),
     )
     assert use(result, EXT, "libfoo-99aa88bb.so.1").satisfaction is Satisfaction.PACKAGE
+
+
+# -- the build machine's search path entries ------------------------------------------------
+
+
+def test_absolute_entries_go_and_those_in_the_environment_become_relative() -> None:
+    """pip builds against a conda prefix with `-Wl,-rpath`: the RUNPATH names the build
+    machine's folders, which a published wheel must not search."""
+    build = "/tmp/build/prefix"
+    runpath = ("/root/.pyenv/versions/3.11.7/lib", f"{build}/lib", "$ORIGIN/../..")
+    binaries = {EXT: elf("libc.so.6", runpath=runpath)}
+
+    result = plan(binaries, index(LIBZLIB), prefixes=(build,))
+
+    assert result.edits.for_file(EXT) == (
+        Edit(kind=EditKind.SET_SEARCH_PATH, paths=("$ORIGIN/../../..", "$ORIGIN/../..")),
+    )
+    assert result.notes == (
+        f"{EXT}: search path entry /root/.pyenv/versions/3.11.7/lib is the build machine's; "
+        "removed",
+        f"{EXT}: search path entry {build}/lib is the build machine's; now $ORIGIN/../../..",
+    )
+
+
+def test_portable_search_paths_change_nothing_else() -> None:
+    placeholder = "/opt/anaconda1anaconda2anaconda3"
+    binaries = {
+        "pkg-1.0.data/data/lib/libfoo.so.1": elf(
+            "libz.so.1", rpath=(f"{placeholder}/lib", "/usr/local/lib")
+        ),
+        "pkg-1.0.data/scripts/foo": elf("libfoo.so.1", runpath=(f"{placeholder}/lib",)),
+        "pkg-1.0.data/data/lib/libbar.so": elf("libz.so.1", runpath=("$ORIGIN",)),
+    }
+
+    edits, notes = portable_search_paths(binaries, installed_root=SITE, prefixes=(placeholder,))
+
+    assert edits.files() == ["pkg-1.0.data/data/lib/libfoo.so.1", "pkg-1.0.data/scripts/foo"]
+    assert edits.for_file("pkg-1.0.data/data/lib/libfoo.so.1") == (
+        Edit(kind=EditKind.SET_SEARCH_PATH, paths=("$ORIGIN",)),
+    )
+    assert edits.for_file("pkg-1.0.data/scripts/foo") == (
+        Edit(kind=EditKind.SET_SEARCH_PATH, paths=("$ORIGIN/../lib",)),
+    )
+    assert len(notes) == 3
+    dll = {"Library/bin/foo.dll": pe("zlib.dll")}  # Windows has no search path
+    nothing, none = portable_search_paths(dll, installed_root=SITE, prefixes=(placeholder,))
+    assert (nothing.files(), none) == ([], ())
+
+
+def test_a_mach_o_build_prefix_rpath_becomes_loader_relative() -> None:
+    ext = "mypkg/_core.cpython-312-darwin.so"
+    build = "/Users/runner/miniforge3/envs/build"
+    binaries = {ext: macho("@rpath/libz.1.dylib", rpath=(f"{build}/lib", "/usr/lib/swift"))}
+
+    result = plan(binaries, index(LIBZLIB_OSX), platform="osx", prefixes=(build,))
+
+    assert result.edits.for_file(ext) == (
+        Edit(kind=EditKind.SET_SEARCH_PATH, paths=("@loader_path/../../..", "/usr/lib/swift")),
+    )

@@ -135,8 +135,13 @@ def _write(
                 f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
                 "environment that provides it, or declare the dependency that does"
             )
-        held.write(sink, remove=frozenset(libraries.remove), edits=libraries.edits)
-    payload = payload.without(libraries.remove)
+        cleared = held.write(
+            sink,
+            remove=frozenset(libraries.remove),
+            edits=libraries.edits,
+            placeholders={r.path: r.placeholder for r in payload.prefix_records},
+        )
+    payload = payload.without(libraries.remove).without_placeholders(cleared)
     plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
     tags = decide_tags(
         plan.package,

@@ -22,6 +22,7 @@ from condawheel.binaries.model import BinaryFormat, BinaryInfo
 from condawheel.binaries.patcher import BinaryEdits
 from condawheel.platform_libs import is_interpreter_library, platform_provides
 from condawheel.providers import LibraryIndex, Provider, library_key, requirement_for
+from condawheel.search_path import ORIGINS, portable_search_path
 
 Tool = Literal["auditwheel", "delocate", "delvewheel", "copy"]
 
@@ -33,6 +34,7 @@ _EXTENSION_MODULE = re.compile(r"\.(?:cpython-|pypy\d|abi3\.so$|cp3\d+t?-win)|\.
 _DATA = re.compile(r"^[^/]+\.data/(?P<scheme>[^/]+)/(?P<rest>.+)$")
 _ORIGINS = ("$ORIGIN", "${ORIGIN}", "@loader_path")
 _MACOS_SYSTEM = ("/usr/lib/", "/System/Library/")
+_FORMAT_PLATFORMS = {BinaryFormat.ELF: "linux", BinaryFormat.MACHO: "osx"}
 
 
 class Satisfaction(enum.Enum):
@@ -77,6 +79,8 @@ class DevendorPlan:
     uses: tuple[LibraryUse, ...]
     warnings: tuple[str, ...]
     vendored: tuple[VendoredLibrary, ...] = ()
+    #: Search path entries of the build machine removed or made relative.
+    notes: tuple[str, ...] = ()
 
 
 def find_vendored(binaries: Mapping[str, BinaryInfo], index: LibraryIndex) -> list[VendoredLibrary]:
@@ -136,12 +140,11 @@ def search_path_to_prefix_lib(wheel_path: str, installed_root: str, fmt_platform
 
     ``installed_root`` is where the wheel root lands relative to the prefix, e.g.
     ``lib/python3.12/site-packages``."""
-    origins = {"linux": "$ORIGIN", "osx": "@loader_path"}
-    if fmt_platform not in origins:
+    if fmt_platform not in ORIGINS:
         raise ValueError(f"no search path on {fmt_platform!r}; expected linux or osx")
     folder = posixpath.dirname(installed_path(wheel_path, installed_root)) or "."
     relative = posixpath.relpath("lib", folder)
-    origin = origins[fmt_platform]
+    origin = ORIGINS[fmt_platform]
     return origin if relative == "." else f"{origin}/{relative}"
 
 
@@ -153,13 +156,15 @@ def plan_devendoring(
     platform: str,
     installed_root: str,
     keep_search_path: Sequence[str] = (),
+    prefixes: Sequence[str] = (),
 ) -> DevendorPlan:
     """Decide what to remove, rename and declare so the wheel uses conda's libraries.
 
     ``binaries`` maps wheel paths to their facts; ``declared`` holds the conda names
     already in the package's depends; ``platform`` is ``linux``, ``osx`` or ``win``.
     Search-path entries in ``keep_search_path`` survive even when they point into a
-    folder of removed copies.
+    folder of removed copies. Absolute entries go, but those inside one of
+    ``prefixes`` (the environment built against) become relative to the binary.
     """
     vendored = find_vendored(binaries, index)
     copies = {v.path: v for v in vendored}
@@ -171,6 +176,7 @@ def plan_devendoring(
     uses: list[LibraryUse] = []
     warnings: list[str] = []
     requirements: set[str] = set()
+    notes: list[str] = []
     for path in sorted(set(binaries) - set(copies)):
         info = binaries[path]
         relinked = False
@@ -200,8 +206,9 @@ def plan_devendoring(
             uses.append(
                 LibraryUse(binary=path, needed=needed, satisfaction=satisfaction, detail=detail)
             )
-        if relinked and platform != "win":
-            entries = wheel.search_path(path, emptied, keep_search_path, platform)
+        if platform != "win":
+            reach = _Reach(emptied=emptied, keep=keep_search_path, lib=relinked)
+            entries = wheel.search_path(path, reach, prefixes, platform, notes)
             if entries is not None:
                 edits.set_search_path(path, entries)
     return DevendorPlan(
@@ -211,7 +218,25 @@ def plan_devendoring(
         uses=tuple(uses),
         warnings=tuple(warnings),
         vendored=tuple(vendored),
+        notes=tuple(notes),
     )
+
+
+def portable_search_paths(
+    binaries: Mapping[str, BinaryInfo], *, installed_root: str, prefixes: Sequence[str]
+) -> tuple[BinaryEdits, tuple[str, ...]]:
+    """The edits that leave every ELF and Mach-O binary searching only the environment
+    and itself, changing nothing else, and a note for each entry removed or made
+    relative. Each binary is judged by its own format, as in a noarch package."""
+    edits, notes = BinaryEdits(), list[str]()
+    wheel = _Wheel.of(binaries, installed_root)
+    for path in sorted(binaries):
+        platform = _FORMAT_PLATFORMS.get(binaries[path].format)
+        if platform is not None:
+            entries = wheel.search_path(path, _Reach(), prefixes, platform, notes)
+            if entries is not None:
+                edits.set_search_path(path, entries)
+    return edits, tuple(notes)
 
 
 def _choose(
@@ -293,13 +318,41 @@ class _Wheel:
         return (reached or candidates)[0] if candidates else None
 
     def search_path(
-        self, path: str, emptied: set[str], keep: Sequence[str], platform: str
+        self,
+        path: str,
+        reach: _Reach,
+        prefixes: Sequence[str],
+        platform: str,
+        notes: list[str],
     ) -> list[str] | None:
-        """``path``'s search path without folders of removed copies, reaching the
-        prefix's ``lib/``; ``None`` when that is what it has already."""
+        """``path``'s search path without the build machine's folders nor those of
+        removed copies, reaching the prefix's ``lib/`` if ``reach.lib``; ``None`` when
+        that is what it has already."""
         info = self.binaries[path]
         existing = list(dict.fromkeys((*info.rpath, *info.runpath)))
-        entries = [e for e in existing if e in keep or self.entry_dir(path, e) not in emptied]
-        if "lib" not in {self.entry_dir(path, e) for e in entries}:
+        portable = portable_search_path(
+            existing, installed=self.installed[path], prefixes=prefixes, platform=platform
+        )
+        for entry, replacement in portable.changed:
+            done = f"now {replacement}" if replacement else "removed"
+            notes.append(f"{path}: search path entry {entry} is the build machine's; {done}")
+        entries = [
+            e
+            for e in portable.entries
+            if e in reach.keep or self.entry_dir(path, e) not in reach.emptied
+        ]
+        if reach.lib and "lib" not in {self.entry_dir(path, e) for e in entries}:
             entries.append(search_path_to_prefix_lib(path, self.installed_root, platform))
         return None if entries == existing else entries
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Reach:
+    """What a search path must reach, and what it may no longer."""
+
+    #: Installed folders whose every binary was a removed copy.
+    emptied: frozenset[str] | set[str] = frozenset()
+    #: Entries that stay even when they point into such a folder.
+    keep: Sequence[str] = ()
+    #: Whether it must reach the prefix's lib/.
+    lib: bool = False

@@ -1,9 +1,9 @@
-"""Binaries at the wheel root, held on disk until de-vendoring decides their fate.
+"""Binaries held on disk until de-vendoring and search-path checks decide their fate.
 
 A vendored library can come anywhere in the archive, after the extension that uses
-it, so root binaries cannot be written as they stream past: they are spooled to a
-scratch folder (never memory), then removed, edited or written as they are, last
-and in name order.
+it, and any binary's search path may name the build machine's folders, so binaries
+cannot be written as they stream past: they are spooled to a scratch folder (never
+memory), then removed, edited or written as they are, last and in name order.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,8 @@ from condawheel.writer import CHUNK, Readable, Sink
 class _Held:
     path: Path
     executable: bool
+    #: The held file this one copies (a link's copy), whose edits it shares.
+    source: str = ""
 
 
 class HeldBinaries:
@@ -67,17 +70,43 @@ class HeldBinaries:
         held = self._held[source]
         copy = held.path.with_name(f"{held.path.name}-{len(self._held)}")
         shutil.copyfile(held.path, copy)
-        self._held[arcname] = _Held(copy, held.executable)
+        self._held[arcname] = _Held(copy, held.executable, held.source or source)
 
-    def write(self, sink: Sink, *, remove: frozenset[str], edits: BinaryEdits) -> None:
-        """Edit what the plan edits, leave out what it removes, write the rest."""
+    def write(
+        self,
+        sink: Sink,
+        *,
+        remove: frozenset[str],
+        edits: BinaryEdits,
+        placeholders: Mapping[str, str] | None = None,
+    ) -> frozenset[str]:
+        """Edit what the plan edits, leave out what it removes, write the rest. Returns
+        the files of ``placeholders`` (wheel path -> prefix placeholder) that do not hold
+        their placeholder (any more: it may have been in the search path only)."""
+        cleared: set[str] = set()
         for arcname in sorted(self._held):
             if arcname in remove:
                 continue
             held = self._held[arcname]
-            if edits.for_file(arcname):
-                apply_edits(held.path, edits.for_file(arcname))
+            own = edits.for_file(arcname) or edits.for_file(held.source)
+            if own:
+                apply_edits(held.path, own)
+            placeholder = (placeholders or {}).get(arcname)
+            if placeholder and not _holds(held.path, placeholder.encode()):
+                cleared.add(arcname)
             with held.path.open("rb") as stream:
                 sink.write_stream(
                     arcname, stream, executable=held.executable, size_hint=held.path.stat().st_size
                 )
+        return frozenset(cleared)
+
+
+def _holds(path: Path, text: bytes) -> bool:
+    """Whether the file at ``path`` holds ``text``, read in chunks that overlap by it."""
+    tail = b""
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            if text in tail + chunk:
+                return True
+            tail = (tail + chunk)[-len(text) :]
+    return False

@@ -9,7 +9,12 @@ from dataclasses import dataclass, field
 from condawheel.binaries import BinaryFormat
 from condawheel.binaries.patcher import BinaryEdits
 from condawheel.dependencies import DependencyKind
-from condawheel.devendor import LibraryUse, Satisfaction, plan_devendoring
+from condawheel.devendor import (
+    LibraryUse,
+    Satisfaction,
+    plan_devendoring,
+    portable_search_paths,
+)
 from condawheel.known import KnownPackages
 from condawheel.plan import Plan
 from condawheel.providers import LibraryIndex
@@ -43,9 +48,17 @@ def check_libraries(
         return LibraryCheck()
     index = LibraryIndex.from_known(known)
     platform = plan.package.platform
+    prefixes = sorted(
+        {e.prefix_placeholder for e in (plan.package.paths or {}).values() if e.prefix_placeholder}
+    )
+    # Whatever else changes, no binary may search the build machine's folders; those in
+    # the placeholder prefix are the environment's, relative to the binary.
+    portable, moved = portable_search_paths(
+        {b.path: b.info for b in binaries}, installed_root=_installed_root(plan), prefixes=prefixes
+    )
     if platform not in _PLATFORMS:
         # A noarch package may still carry binaries (Windows launchers): judge each
-        # by its own format, and change nothing.
+        # by its own format, and change nothing else.
         uses = tuple(
             use
             for fmt, os_name in _FORMAT_PLATFORMS.items()
@@ -57,7 +70,7 @@ def check_libraries(
                 installed_root=_installed_root(plan),
             ).uses
         )
-        return LibraryCheck(uses=uses)
+        return LibraryCheck(uses=uses, notes=moved, edits=portable)
     declared = [
         d.spec.name
         for d in plan.dependencies.items
@@ -69,17 +82,19 @@ def check_libraries(
         declared=declared,
         platform=platform,
         installed_root=_installed_root(plan),
+        prefixes=prefixes,
     )
     unsatisfied = [u for u in result.uses if u.satisfaction is Satisfaction.UNSATISFIED]
     messages = tuple(f"{u.binary}: needs {u.needed}, which nothing provides" for u in unsatisfied)
-    # A conda package's binaries already find its environment; they are only edited
+    # A conda package's binaries already find its environment; they are only relinked
     # when a vendored copy goes.
     if known.packages or not unsatisfied:
         return LibraryCheck(
             uses=result.uses,
             unsatisfied=messages,
+            notes=result.notes if result.remove else moved,
             remove=result.remove,
-            edits=result.edits if result.remove else BinaryEdits(),
+            edits=result.edits if result.remove else portable,
             requirements=result.requirements,
         )
     # Without --with the dependencies' files are unknown: say so once, not per library.
@@ -88,7 +103,7 @@ def check_libraries(
         f"({', '.join(sorted({u.needed for u in unsatisfied}))}) not checked: pass --with "
         "the conda environment or channel of the dependencies to check them"
     )
-    return LibraryCheck(uses=result.uses, notes=(note,))
+    return LibraryCheck(uses=result.uses, notes=(note, *moved), edits=portable)
 
 
 def _installed_root(plan: Plan) -> str:

@@ -83,6 +83,7 @@ def render_wheel(data: dict[str, Any]) -> str:
     for use in data["libraries"]:
         detail = f": {use['detail']}" if use["detail"] else ""
         lines.append(f"    {use['binary']} needs {use['needs']}: {use['satisfied_by']}{detail}")
+    lines += [f"  note: {n}" for n in data["notes"]]
     lines += [f"  warning: {w}" for w in data["warnings"]]
     return "\n".join(lines)
 

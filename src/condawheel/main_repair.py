@@ -83,5 +83,7 @@ def execute(args: argparse.Namespace) -> int:
             print(f"condawheel: warning: {args.wheel.name}: {warning}", file=sys.stderr)
         for removed in result.plan.remove:
             print(f"removed vendored {removed}", file=sys.stderr)
+        for note in result.plan.notes:
+            print(note, file=sys.stderr)
         print(result.wheel)
     return 0

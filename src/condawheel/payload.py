@@ -1,20 +1,19 @@
 """Streaming the payload of a package into the wheel, member by member.
 
 Each file is read once from the archive and written once to the zip. On the way its
-hash is checked against `paths.json`, binaries are spooled aside (memory-bounded) to be
-read, and small scripts are held back until entry points are known. Links are resolved
-at the end, when every file they could name has been written.
+hash is checked against `paths.json`, binaries are held on disk (`held`) to be read and
+maybe edited, and small scripts are held back until entry points are known. Links are
+resolved at the end, when every file they could name has been written.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import tempfile
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
@@ -34,8 +33,6 @@ from condawheel.writer import Readable, Sink
 #: Scripts up to this size wait in memory until the entry point names are known.
 _HELD_SCRIPT_BYTES = 1024 * 1024
 _MAX_METADATA_BYTES = 64 * 1024 * 1024
-#: Binaries are spooled to be read; small ones stay in memory, the rest go to disk.
-_SPOOL_MEMORY = 8 * 1024 * 1024
 _SNIFF_BYTES = 64
 
 
@@ -54,6 +51,22 @@ class Payload:
     files_by_scheme: Mapping[str, int]
     warnings: tuple[str, ...]
     notes: tuple[str, ...]
+
+    def without_placeholders(self, cleared: Iterable[str]) -> Payload:
+        """The payload without prefix records for the binaries ``cleared``, which hold no
+        build prefix (it may have been in their search path only): nothing to rewrite."""
+        gone = set(cleared)
+        if not gone:
+            return self
+        return replace(
+            self,
+            prefix_records=tuple(r for r in self.prefix_records if r.path not in gone),
+            notes=(
+                *self.notes,
+                *(f"{p}: holds no build prefix to rewrite; left out of prefix.json"
+                  for p in sorted(gone)),
+            ),
+        )  # fmt: skip
 
     def without(self, removed: Sequence[str]) -> Payload:
         """The payload after de-vendoring removed ``removed`` from the wheel root."""
@@ -181,36 +194,27 @@ class PayloadWriter:
         assert member.stream is not None
         head = member.stream.read(_SNIFF_BYTES)
         fmt = sniff(head)
-        if fmt is not None and destination.scheme is Scheme.ROOT:
+        if fmt is not None:
             self._hold_binary(member, destination, head, fmt)
             return
-        # Closed in the finally below; a with-block would not fit the optional spool.
-        spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY) if fmt else None  # noqa: SIM115
-        reader: Readable = _Prefixed(head, member.stream, spool)
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
-        try:
-            record = self.sink.write_stream(
-                arcname, reader, executable=executable, size_hint=member.size
-            )
-            self._verify(member.path, record.sha256, record.size)
-            if spool is not None and fmt is not None:
-                # SpooledTemporaryFile is a binary file in all but its declared type.
-                self._read_binary(member.path, arcname, destination, spool, fmt)  # type: ignore[arg-type]
-        finally:
-            if spool is not None:
-                spool.close()
+        record = self.sink.write_stream(
+            arcname, _Prefixed(head, member.stream), executable=executable, size_hint=member.size
+        )
+        self._verify(member.path, record.sha256, record.size)
         self._record(member.path, arcname, executable, destination.scheme, record.sha256)
 
     def _hold_binary(
         self, member: Member, destination: Destination, head: bytes, fmt: BinaryFormat
     ) -> None:
-        """A root binary waits on disk: de-vendoring may remove or edit it."""
+        """A binary waits on disk: de-vendoring may remove or edit it, and a search path
+        naming the build machine's folders is edited wherever the binary lands."""
         assert member.stream is not None
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
         path, sha256, size = self._held.hold(
-            arcname, _Prefixed(head, member.stream, None), executable=executable
+            arcname, _Prefixed(head, member.stream), executable=executable
         )
         self._verify(member.path, sha256, size)
         with path.open("rb") as stream:
@@ -295,12 +299,14 @@ class PayloadWriter:
             rewritten = rewrite_shebang(data, placeholder)
             arcname = self.arcname(destination)
             executable = bool(member.mode & 0o111)
-            self.sink.write_bytes(
-                arcname, rewritten if rewritten is not None else data, executable=executable
-            )
             fmt = sniff(data[:_SNIFF_BYTES])
-            if fmt is not None:
+            if fmt is not None:  # a compiled program: held, like every binary
+                self._held.hold(arcname, io.BytesIO(data), executable=executable)
                 self._read_binary(path, arcname, destination, io.BytesIO(data), fmt)
+            else:
+                self.sink.write_bytes(
+                    arcname, rewritten if rewritten is not None else data, executable=executable
+                )
             state.written[path] = Written(arcname, executable, destination.scheme)
             still_prefixed = placeholder is not None and (
                 rewritten is None or placeholder.encode() in rewritten
@@ -339,18 +345,15 @@ def _wrapper_name(script: str, windows: bool) -> str:
 
 
 class _Prefixed:
-    """The sniffed head, then the rest of the member; copied into ``spool`` if given."""
+    """The sniffed head, then the rest of the member."""
 
-    def __init__(self, head: bytes, rest: Readable, spool: IO[bytes] | None) -> None:
+    def __init__(self, head: bytes, rest: Readable) -> None:
         self._head = head
         self._rest = rest
-        self._spool = spool
 
     def read(self, size: int = -1) -> bytes:
         if self._head:
             chunk, self._head = self._head, b""
         else:
             chunk = self._rest.read(size)
-        if self._spool is not None and chunk:
-            self._spool.write(chunk)
         return chunk

@@ -107,6 +107,7 @@ def _run(
             declared=(),
             platform=subdir.partition("-")[0],
             installed_root=_installed_root(source, subdir),
+            prefixes=_environment_paths(sources),
         )
         unsatisfied = [u for u in plan.uses if u.satisfaction is Satisfaction.UNSATISFIED]
         if options.strict and unsatisfied:
@@ -134,6 +135,16 @@ def _run(
         plan=plan,
         warnings=(*plan.warnings, *mismatches),
     )
+
+
+def _environment_paths(sources: tuple[Path, ...]) -> tuple[str, ...]:
+    """The conda environments among ``sources``, as the build may have named them: a
+    search path entry inside one becomes relative, since it is the environment's."""
+    found: list[str] = []
+    for source in sources:
+        if (source / "conda-meta").is_dir():
+            found += [str(source.absolute()), str(source.resolve())]
+    return tuple(dict.fromkeys(found))
 
 
 def _subdir(source: WheelInput) -> str:

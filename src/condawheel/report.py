@@ -108,5 +108,6 @@ def repair_report(result: RepairResult) -> dict[str, Any]:
             }
             for u in result.plan.uses
         ],
+        "notes": list(result.plan.notes),
         "warnings": list(result.warnings),
     }

