@@ -391,3 +391,30 @@ def test_nothing_is_left_in_temporary_folders_or_the_prefix(
     assert _temp_leftovers() == before
     assert not (env.prefix / ".condawheel").exists()
     assert not list(site_packages(env.prefix).glob(".*condawheel*"))
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({"record": False}, "RECORD is missing"),
+        ({"rows": {"evil.py": "sha256=AAAA,6"}}, "evil.py does not match its sha256"),
+    ],
+)
+def test_repair_reads_a_wheel_as_install_does(
+    env: Env, capsys: pytest.CaptureFixture[str], options: dict[str, object], expected: str
+) -> None:
+    wheel = _record_case(env, **options)
+    out = env.root / "out"
+    assert main(["repair", str(wheel), "-w", str(out), "--with", str(env.prefix)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"condawheel: error: {wheel.name}: ") and expected in err, err
+    assert not out.exists() or not any(out.iterdir())
+
+
+def test_repair_refuses_metadata_that_is_not_utf8(
+    env: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metadata = b"Metadata-Version: 2.1\nName: evil\nVersion: 1.0\nSummary: \xff\xfe\n"
+    wheel = _evil(env, {"evil.py": "X = 1\n"}, metadata=metadata)
+    assert main(["repair", str(wheel), "-w", str(env.root / "out")]) == 2
+    assert "METADATA is not UTF-8" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from condawheel.binaries import BinaryInfo, BinaryReadError, read_binary, sniff
 from condawheel.binaries.patcher import apply_edits
 from condawheel.devendor import DevendorPlan, Satisfaction, plan_devendoring
 from condawheel.exceptions import BadInputError, NothingToDoError
+from condawheel.install_read import read_verified
 from condawheel.known import KnownPackages
 from condawheel.metadata import add_requires_external, retag_wheel_file
 from condawheel.providers import LibraryIndex
@@ -88,6 +89,7 @@ def _run(
     wheel: Path, out_dir: Path | None, options: RepairOptions, sources: tuple[Path, ...]
 ) -> RepairResult:
     with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
+        read_verified(source)  # RECORD, METADATA, WHEEL: hostile input, checked first
         # A wheel without binaries (py3-none-any) has nothing to repair, whatever its tag.
         binaries = _extract_binaries(source, Path(scratch))
         if not binaries:
