@@ -71,9 +71,11 @@ def _install(
     return run_cli(prefix.parent, "install", "--prefix", prefix, *args, env=env)
 
 
-def _start(prefix: Path, *args: str | Path) -> subprocess.Popen[str]:
+def _start(prefix: Path, *args: str | Path, crash: str | None = None) -> subprocess.Popen[str]:
     """An install running in the background."""
-    environ = {k: v for k, v in os.environ.items() if k != "CONDA_PREFIX"}
+    environ = {k: v for k, v in os.environ.items() if k not in ("CONDA_PREFIX", CRASH_ENV)}
+    if crash:
+        environ[CRASH_ENV] = crash
     command = [sys.executable, "-m", "condawheel", "install", "--prefix", str(prefix)]
     return subprocess.Popen(
         [*command, *map(str, args)],
@@ -172,6 +174,32 @@ def test_a_kill_after_the_commit_keeps_the_installation(
     assert _installed(prefix) == ["alpha-1.0.dist-info"]
     assert orphans(prefix, baseline) == []
     assert not (prefix / ".condawheel").exists()
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGHUP"])
+def test_terminate_rolls_back_at_once(
+    prefix: Path, wheels: dict[str, Path], signal_name: str
+) -> None:
+    assert _install(prefix, wheels["alpha1"]).returncode == 0
+    before = snapshot(prefix)
+    # stopped half way by the hook, then terminated
+    process = _start(prefix, wheels["alpha2"], wheels["beta"], crash="write:4:SIGSTOP")
+    deadline = time.monotonic() + 60
+    while _state(process.pid) != "T" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, signal_name))
+    process.send_signal(signal.SIGCONT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert err.strip() == "condawheel: interrupted"
+    assert snapshot(prefix) == before
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
 
 
 def test_concurrent_installs_into_one_prefix(prefix: Path, wheels: dict[str, Path]) -> None:

@@ -6,8 +6,10 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -143,7 +145,7 @@ def execute(args: argparse.Namespace) -> int:
     index = _index_options(args, requirements)
     prefix = locate(args.prefix, os.environ)
     # everything from reading the environment to the last file is done holding the lock
-    with prefix_lock(prefix, wait=not args.no_wait, on_wait=_say):
+    with prefix_lock(prefix, wait=not args.no_wait, on_wait=_say), _terminate_as_interrupt():
         recovered = recover(prefix)
         if recovered is not None:
             _say(_recovered(prefix, recovered))
@@ -152,6 +154,23 @@ def execute(args: argparse.Namespace) -> int:
         if not args.targets:
             return 0
         return _locked(args, prefix, wheels, requirements, index)
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM and SIGHUP roll the installation back as Ctrl-C does (a SIGKILL is left
+    to the next run's recovery)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {s: signal.signal(s, interrupt) for s in wanted}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _say(message: str) -> None:

@@ -31,7 +31,8 @@ logger = logging.getLogger(__name__)
 STATE_DIR = ".condawheel"
 JOURNAL = "journal"
 ASIDE = "aside"
-#: A test-only hook: ``STEP:N`` kills this process (SIGKILL) at the Nth step named STEP.
+#: A test-only hook: ``STEP:N[:SIGNAL]`` sends this process SIGNAL (default SIGKILL) at
+#: the Nth step named STEP.
 CRASH_ENV = "CONDAWHEEL_TEST_CRASH_AT"
 
 
@@ -59,12 +60,12 @@ def crash_point(step: str) -> None:
     wanted = os.environ.get(CRASH_ENV)
     if not wanted:
         return
-    name, _, count = wanted.partition(":")
+    name, count, how = [*wanted.split(":"), "1", "SIGKILL"][:3]
     if name != step:
         return
     _counts[step] = _counts.get(step, 0) + 1
-    if str(_counts[step]) == (count or "1"):
-        os.kill(os.getpid(), signal.SIGKILL)
+    if str(_counts[step]) == count:
+        os.kill(os.getpid(), getattr(signal, how, signal.SIGKILL))
 
 
 class Transaction:
