@@ -46,7 +46,7 @@ MISSING_SOURCE = (
 )
 WIN_FOO = "__declspec(dllexport) int foo(int x) { return x + 41; }\n"
 WIN_BAR = "__declspec(dllexport) int bar(int x) { return x * 2; }\n"
-WIN_EXTENSION = (
+WIN_EXTENSION_SOURCE = (
     "__declspec(dllimport) int foo(int x);\n"
     "__declspec(dllexport) int PyInit__core(void) { return foo(1); }\n"
 )
@@ -199,7 +199,9 @@ def win(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     foo = compile_pe(tmp / "libs" / FOO_DLL, WIN_FOO)
     bar = compile_pe(tmp / "libs" / BAR_DLL, WIN_BAR)
     implibs = {p: str(p.with_suffix(".lib")) for p in (foo, bar)}
-    pyd = compile_pe(tmp / "ext" / "_core.cp312-win_amd64.pyd", WIN_EXTENSION, [implibs[foo]])
+    pyd = compile_pe(
+        tmp / "ext" / "_core.cp312-win_amd64.pyd", WIN_EXTENSION_SOURCE, [implibs[foo]]
+    )
     two = compile_pe(tmp / "two" / "_core.cp312-win_amd64.pyd", WIN_TWO, list(implibs.values()))
     conda_foo = compile_pe(tmp / "conda" / "foo.dll", WIN_FOO)
     package = CondaPackageBuilder(name="foo", version="1.0", build="h0123456_0", subdir="win-64")
