@@ -3,6 +3,7 @@ path becomes relative to the binary, the build machine's other folders go."""
 
 from __future__ import annotations
 
+import io
 import json
 import platform
 import subprocess
@@ -11,8 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from binaries.test_codesign import verify_adhoc_signature
 from builders import PREFIX_PLACEHOLDER, CondaPackageBuilder
-from compilers import compile_executable, compile_shared_library, requires_gcc
+from compilers import (
+    MACOS_ARM64,
+    compile_executable,
+    compile_macho,
+    compile_shared_library,
+    requires_gcc,
+)
 from condaenv import make_env
 from condawheel.binaries import BinaryInfo, read_binary
 from condawheel.convert import convert, inspect_package
@@ -110,3 +118,29 @@ def test_the_installed_program_finds_its_libraries_and_its_prefix(
         [str(prefix / "bin" / "tool")], capture_output=True, text=True, check=False, env={}
     )
     assert (ran.returncode, ran.stdout) == (0, f"42 {prefix}/share/thing\n"), ran.stderr
+
+
+def test_a_mach_o_placeholder_rpath_becomes_loader_relative(tmp_path: Path) -> None:
+    lib = compile_macho(
+        tmp_path / "cc" / "libbar.1.dylib", LIBFOO, MACOS_ARM64,
+        args=["-Wl,-install_name,@rpath/libbar.1.dylib",
+              f"-Wl,-rpath,{PREFIX_PLACEHOLDER}/lib", f"-Wl,-rpath,{BUILD_ENV}/lib"],
+    )  # fmt: skip
+    package = (
+        CondaPackageBuilder(name="bar", version="1.0", build="h0_0", subdir="osx-arm64")
+        .add_file(
+            "lib/libbar.1.dylib",
+            lib.read_bytes(),
+            mode=0o755,
+            prefix_placeholder=PREFIX_PLACEHOLDER,
+            file_mode="binary",
+        )
+        .build(tmp_path / "pkgs", "conda")
+    )
+    wheel = convert(package, tmp_path / "out").wheel
+    validate_wheel(wheel)
+    with zipfile.ZipFile(wheel) as archive:
+        data = archive.read("bar-1.0.data/data/lib/libbar.1.dylib")
+        assert "bar-1.0.dist-info/conda/prefix.json" not in archive.namelist()
+    assert read_binary(io.BytesIO(data)).runpath == ("@loader_path",)
+    verify_adhoc_signature(data)  # re-signed after the edit, as arm64 needs

@@ -314,6 +314,37 @@ def test_delocated_wheel_cli_json(mac: dict[str, Path], tmp_path: Path) -> None:
     _check_mac_repaired(Path(data["wheel"]))
 
 
+def test_the_build_machines_rpaths_are_not_published(tmp_path: Path) -> None:
+    """Linked in a conda environment with `-rpath` to it and to a pyenv's lib/: the
+    environment's entry becomes @loader_path-relative, the pyenv's goes."""
+    prefix = tmp_path / "build-env"
+    (prefix / "conda-meta").mkdir(parents=True)
+    conda_lib = compile_macho(
+        prefix / "lib" / "libfoo.1.dylib", FOO_SOURCE, ARM64,
+        args=["-Wl,-install_name,@rpath/libfoo.1.dylib"],
+    )  # fmt: skip
+    record = {"name": "libfoo", "version": "1.2.3", "build": "h0_0", "build_number": 0,
+              "files": ["lib/libfoo.1.dylib"]}  # fmt: skip
+    (prefix / "conda-meta" / "libfoo-1.2.3-h0_0.json").write_text(json.dumps(record))
+    pyenv = "/Users/runner/.pyenv/versions/3.12.0/lib"
+    extension = compile_macho(
+        tmp_path / "ext" / MAC_EXTENSION.rpartition("/")[2], EXTENSION_SOURCE, ARM64,
+        args=[str(conda_lib), f"-Wl,-rpath,{pyenv}", f"-Wl,-rpath,{prefix / 'lib'}"],
+    )  # fmt: skip
+    assert read_binary(io.BytesIO(extension.read_bytes())).runpath == (pyenv, f"{prefix}/lib")
+    wheel = write_wheel(tmp_path / "in" / MAC_WHEEL, {MAC_EXTENSION: extension.read_bytes()})
+
+    result = repair(wheel, tmp_path / "out", RepairOptions(with_sources=(prefix,)))
+
+    data = _member(result.wheel, MAC_EXTENSION)
+    info = read_binary(io.BytesIO(data))
+    assert info.runpath == ("@loader_path/../../..",)
+    assert info.needed == (LIBSYSTEM, "@rpath/libfoo.1.dylib")
+    assert pyenv.encode() not in data and str(prefix).encode() not in data
+    verify_adhoc_signature(data)
+    assert result.plan.requirements == ("libfoo (>=1.2.3,<2.0a0)",)
+
+
 # --- Windows: delvewheel --------------------------------------------------------------
 
 
