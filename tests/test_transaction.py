@@ -106,3 +106,29 @@ def test_a_journal_naming_paths_outside_the_prefix_is_not_followed(tmp_path: Pat
     with pytest.raises(RollbackError, match="outside the prefix"):
         recover(prefix)
     assert victim.read_text() == "mine\n"
+
+
+def test_a_rollback_cut_short_is_finished_without_undoing_twice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = _prefix(tmp_path)
+    (prefix / "data.txt").write_text("original\n")
+    before = _tree(prefix)
+    transaction = Transaction(prefix)
+    transaction.move_aside([prefix / "data.txt"])
+    transaction.will_create([prefix / "data.txt"])
+    (prefix / "data.txt").write_text("new\n")
+    _changes(transaction, prefix)
+    # killed; then the recovery itself is killed after it put everything back, before
+    # it dropped the journal: the next one must not remove data.txt as a new file
+    import condawheel.transaction as module
+
+    def killed(prefix: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(module, "_finish", killed)
+    with pytest.raises(KeyboardInterrupt):
+        recover(prefix)
+    monkeypatch.undo()
+    assert recover(prefix) is not None
+    assert _tree(prefix) == before

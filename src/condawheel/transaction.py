@@ -18,10 +18,10 @@ import logging
 import os
 import shutil
 import signal
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from condawheel.exceptions import CondawheelError
 
@@ -92,7 +92,7 @@ class Transaction:
             _finish(self.prefix)
             return
         self._journal.close()
-        failed = _undo(self.prefix, self._steps)
+        failed = _undo(self.prefix, self._steps, set())
         if failed:
             raise RollbackError(
                 f"installation failed ({exc}) and could not be fully undone: {failed[0]}; "
@@ -162,10 +162,10 @@ def recover(prefix: Path) -> Recovery | None:
     journal = journal_path(prefix)
     if not journal.exists():
         return None
-    steps = _read_journal(journal)
+    steps, done = _read_journal(journal)
     pid = next((s.get("pid") for s in steps if s.get("op") == "begin"), None)
     committed = any(s.get("op") == "commit" for s in steps)
-    failed = [] if committed else _undo(prefix, steps)
+    failed = [] if committed else _undo(prefix, steps, done)
     if failed:
         raise RollbackError(
             f"an interrupted installation into {prefix} could not be fully rolled back: "
@@ -177,29 +177,55 @@ def recover(prefix: Path) -> Recovery | None:
     return Recovery(pid=pid if isinstance(pid, int) else None, committed=committed, undone=undone)
 
 
-def _read_journal(journal: Path) -> list[dict[str, Any]]:
-    steps = []
+def _read_journal(journal: Path) -> tuple[list[dict[str, Any]], set[int]]:
+    """The steps written down, and which of them a rollback already undid."""
+    steps: list[dict[str, Any]] = []
+    done: set[int] = set()
     for line in journal.read_text(encoding="utf-8", errors="replace").splitlines():
         try:
             step = json.loads(line)
         except ValueError:
             break  # the last line, cut short by the kill: that step was never taken
-        if isinstance(step, dict):
+        if not isinstance(step, dict):
+            continue
+        if step.get("op") == "undone":
+            done.add(step.get("step", -1))
+        else:
             steps.append(step)
-    return steps
+    return steps, done
 
 
-def _undo(prefix: Path, steps: Sequence[dict[str, Any]]) -> list[str]:
-    """Undo ``steps`` in reverse order; the problems met, as text."""
+def _undo(prefix: Path, steps: Sequence[dict[str, Any]], done: set[int]) -> list[str]:
+    """Undo ``steps`` in reverse order, but those in ``done``; the problems met, as text.
+
+    Each step undone is written down, so that a rollback cut short is finished later
+    without undoing a step twice (a file put back must not be removed as new again)."""
     inside = str(prefix / "x")[:-1]  # the prefix and a separator
     failed: list[str] = []
-    for step in reversed(steps):
-        try:
-            _undo_step(step, inside)
-        except (OSError, KeyError, TypeError, ValueError) as exc:
-            logger.warning("could not undo a change: %s", exc)
-            failed.append(str(exc))
+    with _journal_for_marks(journal_path(prefix)) as journal:
+        for index in reversed(range(len(steps))):
+            if index in done:
+                continue
+            try:
+                _undo_step(steps[index], inside)
+            except (OSError, KeyError, TypeError, ValueError) as exc:
+                logger.warning("could not undo a change: %s", exc)
+                failed.append(str(exc))
+                continue
+            journal.write(json.dumps({"op": "undone", "step": index}) + "\n")
+            journal.flush()
+            os.fsync(journal.fileno())
     return failed
+
+
+@contextlib.contextmanager
+def _journal_for_marks(journal: Path) -> Iterator[TextIO]:
+    """The journal opened to append to, a last line cut short by a kill dropped first."""
+    with journal.open("r+b") as raw:
+        data = raw.read()
+        raw.truncate(data.rfind(b"\n") + 1)
+    with journal.open("a", encoding="utf-8") as stream:
+        yield stream
 
 
 def _undo_step(step: dict[str, Any], inside: str) -> None:
