@@ -230,6 +230,20 @@ def test_binaries_must_fit_the_platform_tags(tmp_path: Path) -> None:
     assert "demo/libfoo.so.1 is a binary, but the wheel is tagged any" in message
 
 
+@requires_gcc
+def test_a_conda_noarch_wheel_may_hold_binaries_of_any_platform(tmp_path: Path) -> None:
+    """noarch: generic packages without Python content (and their launchers) are
+    tagged conda_noarch: publish takes them."""
+    library = compile_shared_library(tmp_path, "libfoo.so.1", "int foo(void) { return 1; }\n")
+    noarch = "demo-1.0-3_abc-py3-none-conda_noarch.whl"
+    wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-conda_noarch")
+    members = {
+        "demo-1.0.data/data/bin/foo.so": library.read_bytes(),
+        f"{DIST_INFO}/WHEEL": wheel_file,
+    }
+    check_wheel(write_wheel(tmp_path / noarch, members))
+
+
 def test_launcher_templates_of_pure_tools_are_not_binaries_of_the_wheel(tmp_path: Path) -> None:
     pure = "demo-1.0-3_abc-py3-none-any.whl"
     wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-any")

@@ -188,11 +188,16 @@ def _wheel_file_problems(data: bytes, tags: frozenset[Tag], build: str | None) -
     return problems
 
 
+_NOARCH = "conda_noarch"
+
+
 def _binary_problems(path: Path, tags: frozenset[Tag]) -> list[str]:
     """The platform tags against the binaries inside, read with condawheel's own readers:
     a pure ``any`` wheel holds none, and each binary is of the format and architecture
     every platform tag names."""
-    expected = {tag.platform: _platform_binaries(tag.platform) for tag in tags}
+    # conda_noarch (tags.NOARCH_PLATFORM; tags imports rattler) may hold binaries of
+    # any platform, as a noarch: generic package's launchers.
+    expected = {t.platform: _platform_binaries(t.platform) for t in tags if t.platform != _NOARCH}
     problems: list[str] = []
     with zipfile.ZipFile(path) as archive:
         for info in archive.infolist():
@@ -222,9 +227,8 @@ def _binary_problems(path: Path, tags: frozenset[Tag]) -> list[str]:
 
 def _platform_binaries(platform: str) -> tuple[BinaryFormat, frozenset[str]] | None:
     """The binary format and architectures a platform tag runs (no architectures: any
-    of that format, as for a universal2 Mac wheel); None for ``any`` and
-    ``conda_noarch``, which may hold binaries for several platforms."""
-    if platform in ("any", "conda_noarch"):  # tags.NOARCH_PLATFORM (tags imports rattler)
+    of that format, as for a universal2 Mac wheel); None for ``any``."""
+    if platform == "any":
         return None
     plain = platform.removeprefix("conda_")
     windows = {"win_amd64": "amd64", "win32": "win32", "win_arm64": "arm64"}
