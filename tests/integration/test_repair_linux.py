@@ -290,6 +290,13 @@ def test_the_build_machines_search_path_is_not_published(
     assert (info.rpath, info.runpath) == ((expected, ()) if before.rpath else ((), expected))
     assert pyenv.encode() not in (tmp_path / "ext.so").read_bytes()
     assert any(pyenv in note and "removed" in note for note in result.plan.notes)
+    shown = subprocess.run(
+        [sys.executable, "-m", "condawheel", "inspect", str(wheel), "--with", str(prefix)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert f"  note: {ext.name}: search path entry {pyenv} is the build machine's; removed" in (
+        shown.stdout
+    ), shown.stderr
     env_prefix = tmp_path / "env"
     shutil.copytree(prefix, env_prefix, symlinks=True)
     site = install_into_prefix(result.wheel, env_prefix)
