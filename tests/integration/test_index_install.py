@@ -93,6 +93,9 @@ def dist(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # condadep is on the index, and conda's own in the environment of one test
     make_wheel(dist, "uses-condadep", "1.0", requires_dist=["condadep>=1"])
     make_wheel(dist, "condadep", "2.0")
+    # what a noarch: generic package without Python content becomes
+    zone = {"zonedata-2025.2.data/data/share/zoneinfo/UTC": "TZif2"}
+    make_wheel(dist, "zonedata", "2025.2", tag="py3-none-conda_noarch", files=zone)
     done = run_cli(dist, "index", dist)
     assert done.returncode == 0, done.stderr
     return dist
@@ -270,6 +273,16 @@ def test_install_by_name_with_dependencies(
         "requirement already satisfied: answer-cli (answer-cli 0.1 is installed)\n"
     )
     assert snapshot(prefix) == installed
+
+
+def test_a_conda_noarch_wheel_installs_by_name(
+    channel: Path, server: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _ = server
+    prefix = _environment(tmp_path, channel, ["libanswer"])
+    done = run_cli(tmp_path, "install", "zonedata", "--index-url", url, "--prefix", prefix)
+    assert done.returncode == 0, done.stderr
+    assert (prefix / "share" / "zoneinfo" / "UTC").read_text() == "TZif2"
 
 
 def test_installed_dependencies_are_left_alone(
