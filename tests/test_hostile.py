@@ -366,7 +366,7 @@ def test_paths_json_wrong_sha256(ws: Workspace, fmt: Fmt) -> None:
 # -- versions and subdirs -----------------------------------------------------
 
 
-@pytest.mark.parametrize(("fmt", "version"), [("conda", "1.1.1w"), ("tar.bz2", "2.0-beta_weird")])
+@pytest.mark.parametrize(("fmt", "version"), [("conda", "1.1.1w"), ("tar.bz2", "2.0_beta_weird")])
 def test_version_pep440_cannot_parse(ws: Workspace, fmt: Fmt, version: str) -> None:
     package = base_builder(version=version).build(ws.inputs, fmt)
     before = snapshot(ws.root)

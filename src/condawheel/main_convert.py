@@ -18,6 +18,7 @@ from condawheel.options import (
     fetch_request,
     output_dir,
 )
+from condawheel.quoting import one_line
 
 if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
     from condawheel.archive_cache import Fetched
@@ -103,9 +104,11 @@ def execute(args: argparse.Namespace) -> int:
         except CondawheelError as exc:
             exit_code = max(exit_code, exc.exit_code)
             if args.json:
-                _emit({"input": str(package), "error": str(exc), "exit_code": exc.exit_code})
+                _emit(
+                    {"input": str(package), "error": one_line(str(exc)), "exit_code": exc.exit_code}
+                )
             else:
-                print(f"condawheel: error: {exc}", file=sys.stderr)
+                print(f"condawheel: error: {one_line(str(exc))}", file=sys.stderr)
             continue
         if args.json:
             _emit(result_json(result))

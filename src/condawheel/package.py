@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import enum
-import json
 import shlex
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -13,12 +13,21 @@ from typing import Any
 import rattler
 
 from condawheel.exceptions import BadInputError
+from condawheel.infojson import MALFORMED, check_index, json_object
+from condawheel.quoting import quote
 
 #: The placeholder conda-build writes where the build prefix stood.
 DEFAULT_PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
 
 #: `info/` files copied into the wheel for provenance (design section 1).
 PROVENANCE_FILES = ("index.json", "about.json", "paths.json", "run_exports.json")
+
+#: What to do about a package that tries to write outside its prefix.
+UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
+#: Longer than any path a file system takes (PATH_MAX).
+_MAX_PATH = 4096
+#: Control, surrogate (bytes that were not UTF-8) and line-separator characters.
+_NOT_IN_PATHS = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
 #: Old packages name a platform and an arch instead of a subdir.
 _LEGACY_PLATFORMS = {"linux": "linux", "osx": "osx", "win": "win", "darwin": "osx"}
@@ -116,10 +125,8 @@ class CondaPackage:
             ):
                 problems.append(f"index.json {key!r} is not a list of strings")
         if problems:
-            raise BadInputError(
-                f"{filename}: {'; '.join(problems)}: the package is malformed; "
-                "rebuild it with conda-build or rattler-build"
-            )
+            raise BadInputError(f"{filename}: {'; '.join(problems)}: {MALFORMED}")
+        check_index(filename, index)
         noarch = _noarch(index)
         link = _json_object(filename, info, "link.json", required=False)
         noarch_link: dict[str, Any] = link["noarch"] if isinstance(link.get("noarch"), dict) else {}
@@ -129,7 +136,7 @@ class CondaPackage:
             name=str(index["name"]),
             version=str(index["version"]),
             build=str(index.get("build", "0")),
-            build_number=_int(filename, index.get("build_number", 0)),
+            build_number=index.get("build_number", 0),
             subdir=_subdir(filename, index, noarch),
             noarch=noarch,
             depends=tuple(str(d) for d in index.get("depends") or ()),
@@ -161,28 +168,15 @@ def _json_object(
                 "(or a damaged one); rebuild or re-download it"
             )
         return {}
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise BadInputError(
-            f"{filename}: info/{name} is not valid JSON ({exc}): the package is damaged; "
-            "download or build it again"
-        ) from None
-    if not isinstance(data, dict):
-        raise BadInputError(
-            f"{filename}: info/{name} is not a JSON object: the package is damaged; "
-            "download or build it again"
-        )
-    return data
+    return json_object(filename, name, raw)
 
 
 def _int(filename: str, value: object) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise BadInputError(
-            f"{filename}: index.json holds {value!r} where a number belongs"
-        ) from None
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+        return value
+    raise BadInputError(
+        f"{filename}: index.json holds {quote(value)} where a number belongs; {MALFORMED}"
+    )
 
 
 def _noarch(index: Mapping[str, Any]) -> NoarchType:
@@ -214,7 +208,7 @@ def _subdir(filename: str, index: Mapping[str, Any], noarch: NoarchType) -> str:
         rattler.Subdir(str(subdir))
     except Exception:
         raise BadInputError(
-            f"{filename}: unknown conda subdir {subdir!r} in index.json: "
+            f"{filename}: unknown conda subdir {quote(subdir)} in index.json: "
             "use a package built for a platform conda knows (e.g. linux-64, osx-arm64, win-64)"
         ) from None
     return str(subdir)
@@ -253,7 +247,12 @@ def _legacy_paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEnt
         if not line.strip():
             continue
         # As conda reads it: non-POSIX splitting keeps Windows backslashes.
-        parts = [part.strip("\"'") for part in shlex.split(line, posix=False)]
+        try:
+            parts = [part.strip("\"'") for part in shlex.split(line, posix=False)]
+        except ValueError:  # an unbalanced quote
+            raise BadInputError(
+                f"{filename}: info/has_prefix line {quote(line)} is not valid: {MALFORMED}"
+            ) from None
         if len(parts) == 3:
             placeholders[parts[2]] = (parts[0], parts[1])
         else:
@@ -273,18 +272,23 @@ def _path_type(filename: str, value: object) -> PathType:
         return PathType(str(value))
     except ValueError:
         raise BadInputError(
-            f"{filename}: info/paths.json has unknown path_type {value!r}"
+            f"{filename}: info/paths.json has unknown path_type {quote(value)}"
         ) from None
 
 
 def clean_path(filename: str, path: str) -> str:
     """Normalise a package-relative path, refusing any that could escape the prefix."""
+    if len(path) > _MAX_PATH or any(unicodedata.category(ch) in _NOT_IN_PATHS for ch in path):
+        raise BadInputError(
+            f"{filename}: member path {quote(path)} holds control characters, bytes that "
+            f"are not UTF-8, or over {_MAX_PATH} characters; {UNTRUSTED}"
+        )
     text = path.replace("\\", "/")
     posix = PurePosixPath(text)
     if posix.is_absolute() or ".." in posix.parts or (text[1:2] == ":"):
         raise BadInputError(
-            f"{filename}: member path {path!r} escapes the package, so it would write "
-            "outside the prefix; do not use this package: rebuild it from a trusted recipe"
+            f"{filename}: member path {quote(path)} escapes the package, so it would write "
+            f"outside the prefix; {UNTRUSTED}"
         )
     cleaned = "/".join(p for p in posix.parts if p not in (".", ""))
     if not cleaned:

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from condawheel.exceptions import BadInputError
 from condawheel.layout import Destination, Layout, Scheme
 from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
-from condawheel.package import PathEntry
+from condawheel.package import UNTRUSTED, PathEntry
 from condawheel.payload_state import PayloadState
-from condawheel.source import UNTRUSTED, MemberKind
+from condawheel.source import MemberKind
 
 #: Writes the file written for conda path ``source`` again, for conda path ``path``.
 CopyFile = Callable[[str, str, Destination], None]

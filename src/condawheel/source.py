@@ -20,7 +20,8 @@ from typing import IO, Any
 from conda_package_streaming.package_streaming import stream_conda_component
 
 from condawheel.exceptions import BadInputError
-from condawheel.package import clean_path
+from condawheel.package import UNTRUSTED, clean_path
+from condawheel.quoting import quote
 from condawheel.writer import Readable
 
 try:  # pragma: no cover - which module exists depends on the Python version
@@ -41,11 +42,16 @@ _WANTED_INFO = frozenset(
         "no_link",
     }
 )
-#: A sane bound for one metadata file, so a hostile package cannot exhaust memory.
-_MAX_INFO_BYTES = 64 * 1024 * 1024
+#: A sane bound for one metadata file, so a hostile package cannot exhaust memory;
+#: paths.json and files list every file of the package, the others are small.
+_MAX_INFO_BYTES = {"paths.json": 256 * 1024 * 1024, "files": 256 * 1024 * 1024}
+_MAX_OTHER_INFO_BYTES = 16 * 1024 * 1024
 
 _ARCHIVE_ERRORS = (
     OSError,
+    # zipfile's refusals of an encrypted entry or an unknown method or version.
+    RuntimeError,
+    OverflowError,
     EOFError,
     tarfile.TarError,
     zipfile.BadZipFile,
@@ -55,8 +61,7 @@ _ARCHIVE_ERRORS = (
 )
 
 SUFFIXES = (".conda", ".tar.bz2")
-#: What to do about a package that tries to write outside its prefix.
-UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
+_SKIP_CHUNK = 1024 * 1024
 
 
 class MemberKind(enum.Enum):
@@ -140,8 +145,12 @@ class PackageSource:
         if rel == "LICENSE.txt":  # where conda-build 2 kept the licence
             rel = "licenses/LICENSE.txt"
         if rel in _WANTED_INFO or rel.startswith("licenses/"):
-            if member.size > _MAX_INFO_BYTES:
-                raise BadInputError(f"{self.label}: info/{rel} is implausibly large")
+            limit = _MAX_INFO_BYTES.get(rel, _MAX_OTHER_INFO_BYTES)
+            if member.size > limit:
+                raise BadInputError(
+                    f"{self.label}: info/{rel} is implausibly large ({member.size} bytes, "
+                    f"more than {limit}): the package is damaged; download or build it again"
+                )
             fileobj = tar.extractfile(member)
             self.info_files[rel] = fileobj.read() if fileobj else b""
 
@@ -183,8 +192,8 @@ class PackageSource:
                 target = clean_path(self.label, member.linkname)
             except BadInputError:
                 raise BadInputError(
-                    f"{self.label}: hard link {path!r} -> {member.linkname!r} points outside "
-                    f"the package; {UNTRUSTED}"
+                    f"{self.label}: hard link {quote(path)} -> {quote(member.linkname)} "
+                    f"points outside the package; {UNTRUSTED}"
                 ) from None
             return Member(
                 path=path,
@@ -196,7 +205,7 @@ class PackageSource:
             )
         if not member.isfile():
             raise BadInputError(
-                f"{self.label}: member {path!r} is a device, FIFO or other special file, "
+                f"{self.label}: member {quote(path)} is a device, FIFO or other special file, "
                 "which a package cannot install; rebuild the package without it"
             )
         raw = tar.extractfile(member)
@@ -213,7 +222,7 @@ class PackageSource:
         with self.path.open("rb") as raw:
             fileobj = _CountingReader(raw, self._on_read)
             if not self._is_conda:
-                yield from stream_conda_component(str(self.path), fileobj, component)
+                yield from _bounded(stream_conda_component(str(self.path), fileobj, component))
                 return
             fileobj.active = False  # opening the zip reads its end first
             with zipfile.ZipFile(fileobj) as archive:
@@ -221,7 +230,9 @@ class PackageSource:
                 stem = self._conda_stem(archive)
                 # Components are found by the stem inside the archive, not the file
                 # name, so that a renamed package still reads.
-                yield from stream_conda_component(f"{stem}.conda", fileobj, component, zf=archive)
+                yield from _bounded(
+                    stream_conda_component(f"{stem}.conda", fileobj, component, zf=archive)
+                )
 
     def _conda_stem(self, archive: zipfile.ZipFile) -> str:
         names = archive.namelist()
@@ -252,6 +263,31 @@ class PackageSource:
             raise BadInputError(_archive_message(self.label, exc)) from None
 
 
+def _bounded(
+    members: Iterator[tuple[tarfile.TarFile, Any]],
+) -> Iterator[tuple[tarfile.TarFile, Any]]:
+    """The members, each one's data read to its end before the next header is read.
+
+    In stream mode tarfile skips what a reader left unread by decompressing forward,
+    block by block, to where the header says the data ends, past the end of the stream
+    if need be: a PAX ``size`` of 10**18 on a small member would run for years. Read
+    here, a size beyond what the stream holds ends at the real end, as an error.
+    """
+    for tar, member in members:
+        yield tar, member
+        stream = tar.fileobj
+        assert stream is not None
+        remaining = tar.offset - stream.tell()
+        while remaining > 0:
+            chunk = stream.read(min(remaining, _SKIP_CHUNK))
+            if not chunk:
+                raise tarfile.ReadError(
+                    f"member {quote(member.name)} claims {member.size} bytes, "
+                    "more than the archive holds"
+                )
+            remaining -= len(chunk)
+
+
 def _archive_message(label: str, exc: BaseException) -> str:
     detail = str(exc).strip() or type(exc).__name__
     return (
@@ -263,7 +299,7 @@ def _archive_message(label: str, exc: BaseException) -> str:
 def _check_symlink(label: str, path: str, target: str) -> None:
     if PurePosixPath(target).is_absolute() or target.startswith("\\"):
         raise BadInputError(
-            f"{label}: symlink {path!r} points to absolute path {target!r}, outside the "
+            f"{label}: symlink {quote(path)} points to absolute path {quote(target)}, outside the "
             f"package; {UNTRUSTED}"
         )
     depth = len(PurePosixPath(path).parent.parts)
@@ -271,7 +307,8 @@ def _check_symlink(label: str, path: str, target: str) -> None:
         depth += -1 if part == ".." else (0 if part == "." else 1)
         if depth < 0:
             raise BadInputError(
-                f"{label}: symlink {path!r} -> {target!r} escapes the package; {UNTRUSTED}"
+                f"{label}: symlink {quote(path)} -> {quote(target)} escapes the package; "
+                + UNTRUSTED
             )
 
 
