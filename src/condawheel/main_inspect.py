@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import TYPE_CHECKING, Any
 
+from condawheel.exceptions import CondawheelError
 from condawheel.options import add_convert_arguments, convert_options, expand_packages
+from condawheel.quoting import one_line
 
 if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
     from condawheel.known import KnownPackages
@@ -40,6 +43,8 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    """Report on each package in turn, going on past a broken one as `convert` does;
+    with --json, one JSON object per line (a report, or the error)."""
     from condawheel.convert import inspect_package
     from condawheel.known import KnownPackages
     from condawheel.repair import RepairOptions, inspect_wheel
@@ -50,23 +55,35 @@ def execute(args: argparse.Namespace) -> int:
     wheel_options = RepairOptions(
         with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
     )
-    reports: list[dict[str, Any]] = []
-    texts: list[str] = []
+    exit_code = 0
+    shown = 0
     for path in expand_packages(args.packages):
-        if path.name.endswith(".whl"):
-            data = repair_report(inspect_wheel(path, wheel_options))
-            texts.append(render_wheel(data))
+        is_wheel = path.name.endswith(".whl")
+        if known is None and not is_wheel:
+            known = KnownPackages.load(options.with_sources)
+        try:
+            if is_wheel:
+                data = repair_report(inspect_wheel(path, wheel_options))
+            else:
+                assert known is not None
+                data = report(inspect_package(path, options, known=known))
+        except CondawheelError as exc:
+            exit_code = max(exit_code, exc.exit_code)
+            if args.json:
+                _emit({"input": str(path), "error": one_line(str(exc)), "exit_code": exc.exit_code})
+            else:
+                print(f"condawheel: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+            continue
+        if args.json:
+            _emit(data)
         else:
-            if known is None:
-                known = KnownPackages.load(options.with_sources)
-            data = report(inspect_package(path, options, known=known))
-            texts.append(render(data))
-        reports.append(data)
-    if args.json:
-        print(json.dumps(reports[0] if len(reports) == 1 else reports, indent=2, sort_keys=True))
-    else:
-        print("\n\n".join(texts))
-    return 0
+            print(("\n" if shown else "") + (render_wheel(data) if is_wheel else render(data)))
+        shown += 1
+    return exit_code
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, sort_keys=True), flush=True)
 
 
 def render_wheel(data: dict[str, Any]) -> str:
