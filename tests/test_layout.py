@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from builders import CondaPackageBuilder
+from condawheel.convert import convert
 from condawheel.layout import (
     Destination,
     Layout,
@@ -233,3 +237,26 @@ def test_egg_info_beside_its_own_dist_info_is_dropped() -> None:
     other = layout.destination("site-packages/bar-1.0.egg-info/PKG-INFO")
     assert stale.scheme is Scheme.DROP
     assert other == Destination(scheme=Scheme.ROOT, path="bar-1.0.egg-info/PKG-INFO")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "lib/python3.12/site-packages/foo-1.0.data/scripts/evil",
+        "lib/python3.12/site-packages/bar-2.0.data/purelib/x.py",
+    ],
+)
+def test_a_wheel_data_folder_in_site_packages_is_left_out(path: str) -> None:
+    package = make_package([path])
+    layout = Layout.for_package(package, [path])
+    assert layout.destination(path).scheme is Scheme.DROP
+
+
+def test_a_wheel_data_folder_in_site_packages_never_becomes_a_script(tmp_path: Path) -> None:
+    builder = CondaPackageBuilder(name="foo", version="1.0", build="py_0", noarch="python")
+    builder.add_file("site-packages/foo/__init__.py", "")
+    builder.add_file("site-packages/foo-1.0.data/scripts/evil", "#!/bin/sh\n", mode=0o755)
+    result = convert(builder.build(tmp_path / "in", "conda"), tmp_path / "out")
+    with zipfile.ZipFile(result.wheel) as wheel:
+        assert not [n for n in wheel.namelist() if "scripts/evil" in n], wheel.namelist()
+    assert any("foo-1.0.data/scripts/evil" in w and "left out" in w for w in result.warnings)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
+from builders import CondaPackageBuilder
+from condawheel.convert import convert
+from condawheel.exceptions import BadInputError
 from condawheel.links import (
     LinkError,
     is_needless_chain_link,
@@ -127,3 +133,61 @@ def test_glib_linker_name_on_macos_is_kept() -> None:
     assert not is_needless_chain_link(
         "libglib-2.0.dylib", soname, frozenset(), ["libglib-2.0.dylib"]
     )
+
+
+def test_resolve_tells_a_long_chain_from_a_loop() -> None:
+    links = {f"l{i}": f"l{i + 1}" for i in range(300)}
+    with pytest.raises(LinkError, match="chain of more than 40 links"):
+        resolve("l0", links)
+
+
+def test_resolve_goes_up_from_where_a_folder_link_leads() -> None:
+    # lib/up is the package root; lib/up/../etc is outside, though it looks inside.
+    links = {"lib/up": "lib/..", "lib/out": "lib/up/../etc"}
+    with pytest.raises(LinkError, match="outside the package"):
+        resolve("lib/out", links)
+    # Through a link to a folder, to a file in the folder it leads to.
+    links = {"lib/alias": "lib/real", "lib/x.so": "lib/alias/x.so.1"}
+    assert resolve("lib/x.so", links) == "lib/real/x.so.1"
+    assert resolve("lib/up", {"lib/up": "lib/.."}) == "."
+
+
+def _convert_with_links(tmp_path: Path, add: Callable[[CondaPackageBuilder], None]) -> str:
+    builder = CondaPackageBuilder(name="links", version="1.0", build="h0_0")
+    builder.add_file("lib/real/x.so.1", "x\n")
+    add(builder)
+    package = builder.build(tmp_path / "in", "conda")
+    with pytest.raises(BadInputError) as caught:
+        convert(package, tmp_path / "out")
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+    return str(caught.value)
+
+
+def test_a_link_escaping_through_a_folder_link_is_an_error(tmp_path: Path) -> None:
+    def add(builder: CondaPackageBuilder) -> None:
+        builder.add_symlink("lib/up", "..")
+        builder.add_symlink("lib/out", "up/../etc")
+
+    message = _convert_with_links(tmp_path, add)
+    assert "lib/out resolves outside the package" in message and "do not use" in message
+
+
+def test_a_hard_link_to_itself_is_not_a_symlink_loop(tmp_path: Path) -> None:
+    def add(builder: CondaPackageBuilder) -> None:
+        builder.add_hardlink("lib/self", "lib/self")
+
+    message = _convert_with_links(tmp_path, add)
+    assert "hard link 'lib/self' names itself" in message
+
+
+def test_a_symlink_loop_and_a_long_chain_are_told_apart(tmp_path: Path) -> None:
+    def loop(builder: CondaPackageBuilder) -> None:
+        builder.add_symlink("lib/la", "lb")
+        builder.add_symlink("lib/lb", "la")
+
+    def chain(builder: CondaPackageBuilder) -> None:
+        for i in range(1, 60):
+            builder.add_symlink(f"lib/c{i}", f"c{i - 1}" if i > 1 else "real/x.so.1")
+
+    assert "symlink loop" in _convert_with_links(tmp_path / "a", loop)
+    assert "chain of more than 40 links" in _convert_with_links(tmp_path / "b", chain)

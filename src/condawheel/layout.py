@@ -14,6 +14,7 @@ from condawheel.package import CondaPackage, NoarchType
 
 _UNIX_SITE = re.compile(r"^lib/python\d+\.\d+t?/site-packages/")
 _METADATA_DIR = re.compile(r"^([^/]+)\.(dist-info|egg-info)(?:/|$)")
+_WHEEL_DATA_DIR = re.compile(r"[^/]+-[^/]+\.data/")
 
 
 class Scheme(enum.Enum):
@@ -81,6 +82,8 @@ class Layout:
                 return Destination(scheme=Scheme.DROP, path=rel)
             if "__pycache__/" in rel:  # installers compile their own bytecode
                 return Destination(scheme=Scheme.DROP, path=rel)
+            if is_wheel_data_path(rel):
+                return Destination(scheme=Scheme.DROP, path=rel)
             return Destination(scheme=Scheme.ROOT, path=rel)
         scripts_dir = self._scripts_dir()
         parent = str(PurePosixPath(path).parent)
@@ -100,6 +103,12 @@ class Layout:
         if self.noarch is NoarchType.PYTHON:
             return "python-scripts"
         return "Scripts" if self.windows else "bin"
+
+
+def is_wheel_data_path(rel: str) -> bool:
+    """Whether a site-packages path lies in a `<dist>-<version>.data` folder: at the
+    wheel root it would be the wheel's own data, its scripts installed as scripts."""
+    return _WHEEL_DATA_DIR.match(rel) is not None
 
 
 def choose_metadata_dir(conda_name: str, dirs: list[str]) -> str | None:

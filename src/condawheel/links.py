@@ -13,14 +13,44 @@ class LinkError(ValueError):
 
 
 def resolve(path: str, links: Mapping[str, str]) -> str:
-    """Follow ``path`` through ``links`` (package path -> package path) to what it names."""
-    seen = 0
-    while path in links:
-        path = links[path]
-        seen += 1
-        if seen > _MAX_HOPS:
+    """What ``path`` names once every link on the way is followed, as the file system
+    would: component by component, so that `..` after a link to a folder goes up from
+    where that link leads. ``links`` maps a link's package path to its target, joined
+    to the link's folder (`lib/up/../etc`, not normalised). The package root is ".".
+
+    Raises LinkError for a loop, a chain longer than the loader follows, or a path
+    that resolves outside the package.
+    """
+    pending = [p for p in path.split("/") if p not in ("", ".")]
+    done: list[str] = []
+    states: set[tuple[str, ...]] = set()
+    hops = 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if not done:
+                raise LinkError(f"{path} resolves outside the package")
+            done.pop()
+            continue
+        done.append(part)
+        current = "/".join(done)
+        if current not in links:
+            continue
+        state = (current, *pending)
+        if state in states:
             raise LinkError(f"{path}: symlink loop")
-    return path
+        states.add(state)
+        hops += 1
+        if hops > _MAX_HOPS:
+            raise LinkError(f"{path}: a chain of more than {_MAX_HOPS} links")
+        pending = [p for p in links[current].split("/") if p not in ("", ".")] + pending
+        done = []
+    return "/".join(done) or "."
+
+
+def joined_target(path: str, target: str) -> str:
+    """A symlink's target joined to the link's folder, not normalised (see resolve)."""
+    return posixpath.join(posixpath.dirname(path), target)
 
 
 def link_target(path: str, target: str) -> str:

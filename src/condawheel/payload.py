@@ -19,7 +19,7 @@ from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
 from condawheel.held import HeldBinaries
-from condawheel.layout import Destination, Scheme
+from condawheel.layout import Destination, Scheme, is_wheel_data_path
 from condawheel.metadata import script_names
 from condawheel.package import CondaPackage, PathEntry, PathType
 from condawheel.payload_links import write_links
@@ -162,9 +162,15 @@ class PayloadWriter:
             state.links.append(replace(member, kind=MemberKind.SYMLINK, link_target=None))
             return
         if destination.scheme is Scheme.DROP:
-            state.notes.append(
-                f"{member.path}: bytecode or another distribution's metadata; left out"
-            )
+            if is_wheel_data_path(destination.path):
+                state.warnings.append(
+                    f"{member.path}: a wheel's .data folder inside site-packages, which "
+                    "installers would take for this wheel's own; left out"
+                )
+            else:
+                state.notes.append(
+                    f"{member.path}: bytecode or another distribution's metadata; left out"
+                )
             return
         assert member.stream is not None
         if destination.scheme is Scheme.METADATA:

@@ -14,9 +14,16 @@ from dataclasses import dataclass
 
 from condawheel.exceptions import BadInputError
 from condawheel.layout import Destination, Layout, Scheme
-from condawheel.links import LinkError, is_needless_chain_link, link_target, resolve
+from condawheel.links import (
+    LinkError,
+    is_needless_chain_link,
+    joined_target,
+    link_target,
+    resolve,
+)
 from condawheel.package import UNTRUSTED, PathEntry
 from condawheel.payload_state import PayloadState
+from condawheel.quoting import quote
 from condawheel.source import MemberKind
 
 #: Writes the file written for conda path ``source`` again, for conda path ``path``.
@@ -50,21 +57,27 @@ class _LinkWriter:
             if member.link_target is None:
                 targets[member.path] = self._file_with_hash(member.path)
                 continue
+            if member.kind is MemberKind.HARDLINK:
+                if member.link_target == member.path:
+                    raise BadInputError(
+                        f"{self.label}: hard link {quote(member.path)} names itself: the "
+                        "package is damaged; download or build it again"
+                    )
+                targets[member.path] = member.link_target
+                continue
             try:
-                targets[member.path] = (
-                    member.link_target
-                    if member.kind is MemberKind.HARDLINK
-                    else link_target(member.path, member.link_target)
-                )
+                link_target(member.path, member.link_target)  # refuses a plain escape
             except LinkError as exc:
                 raise BadInputError(f"{self.label}: {exc}; {UNTRUSTED}") from None
+            targets[member.path] = joined_target(member.path, member.link_target)
         needed = frozenset(n for b in state.binaries.values() for n in b.info.needed)
         finals: dict[str, str] = {}
         for member in state.links:
             try:
                 finals[member.path] = resolve(member.path, targets)
             except LinkError as exc:
-                raise BadInputError(f"{self.label}: {exc}") from None
+                advice = UNTRUSTED if "outside" in str(exc) else "the package is damaged"
+                raise BadInputError(f"{self.label}: {exc}; {advice}") from None
         chains: dict[str, list[str]] = {}
         for path, final in finals.items():
             chains.setdefault(final, []).append(posixpath.basename(path))
@@ -81,7 +94,7 @@ class _LinkWriter:
         since a directory may hold links to directories itself."""
         state = self.state
         for path, final in list(links.items()):
-            if path.startswith(final + "/"):
+            if final == "." or path.startswith(final + "/"):
                 state.warnings.append(f"{path}: links to a folder holding it (a loop); left out")
                 del links[path]
         while True:
