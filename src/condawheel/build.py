@@ -17,6 +17,7 @@ from condawheel.known import KnownPackages
 from condawheel.plan import ConvertOptions
 from condawheel.rattler_runner import build_with_rattler
 from condawheel.recipes import BuildOptions, Recipe, publish_to_channel
+from condawheel.writer import ensure_output_dir
 
 LogCallback = Callable[[str], None]
 
@@ -93,7 +94,7 @@ def _scratch(out_dir: Path) -> Iterator[Path]:
     """A folder inside ``out_dir`` (so that moving out of it is a rename), removed at the
     end, with ``out_dir`` itself when this made it and nothing was moved in."""
     made = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    ensure_output_dir(out_dir)
     scratch = Path(tempfile.mkdtemp(prefix=".condawheel-build-", dir=out_dir))
     try:
         yield scratch

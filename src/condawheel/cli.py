@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from condawheel import __version__
 from condawheel.exceptions import CondawheelError
+from condawheel.signals import exit_code, terminate_as_interrupt
 
 
 class _Command(NamedTuple):
@@ -146,15 +147,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="condawheel: %(message)s",
     )
     try:
-        return int(args.execute(args))
+        with terminate_as_interrupt():
+            return int(args.execute(args))
     except CondawheelError as exc:
         print(f"condawheel: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         return _pipe_closed()
-    except KeyboardInterrupt:
-        print("condawheel: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as interrupt:  # SIGINT, and SIGTERM or SIGHUP (Terminated)
+        print(f"condawheel: interrupted {interrupt}".rstrip(), file=sys.stderr)
+        return exit_code(interrupt)
     except Exception as exc:  # a bug: one line, and how to get the rest
         if args.verbose:
             raise

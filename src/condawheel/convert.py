@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
 from condawheel.dependencies import Dependencies
 from condawheel.distinfo import dist_info_files
 from condawheel.exceptions import BadInputError
@@ -15,11 +17,21 @@ from condawheel.libraries import LibraryCheck, check_libraries
 from condawheel.package import CondaPackage
 from condawheel.payload import Payload, PayloadWriter
 from condawheel.plan import ConvertOptions, Plan, make_plan
+from condawheel.quoting import quote
 from condawheel.source import PackageSource
+from condawheel.stale import sweep
 from condawheel.tags import TagDecision, decide_tags
-from condawheel.writer import DiscardingWriter, Sink, WheelWriter, zip_timestamp
+from condawheel.writer import (
+    DiscardingWriter,
+    Sink,
+    WheelWriter,
+    ensure_output_dir,
+    zip_timestamp,
+)
 
 ProgressCallback = Callable[[int], None]
+#: The longest file name common file systems take, in bytes.
+_MAX_FILE_NAME = 255
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,10 +91,8 @@ def convert(
     """
     options = options or ConvertOptions()
     source, plan, known = _prepare(package, options, known, on_progress)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise BadInputError(f"cannot create output directory {out_dir}: {exc.strerror}") from None
+    ensure_output_dir(out_dir)
+    sweep(out_dir)
     with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
         result = _write(package, source, plan, writer, options, known)
         wheel = out_dir / result.wheel.name
@@ -165,4 +175,21 @@ def _write(
 
 
 def wheel_filename(plan: Plan, tags: TagDecision) -> str:
-    return f"{plan.dist.stem}-{plan.build_tag}-{tags.tag}.whl"
+    """The wheel's file name; BadInputError if the package's name, version or build
+    cannot make one that installers parse and file systems take."""
+    name = f"{plan.dist.stem}-{plan.build_tag}-{tags.tag}.whl"
+    try:
+        parse_wheel_filename(name)
+    except InvalidWheelFilename as exc:
+        raise BadInputError(
+            f"{plan.package.filename}: the wheel name {quote(name)} would not be valid "
+            f"({quote(str(exc), 100)[1:-1]}): the package's name, version or build string "
+            "is malformed; rebuild it, or pass --version"
+        ) from None
+    if len(name.encode()) > _MAX_FILE_NAME:
+        raise BadInputError(
+            f"{plan.package.filename}: the wheel name would be {len(name.encode())} bytes "
+            f"long, more than a file name can hold ({_MAX_FILE_NAME}); rebuild the package "
+            "with a shorter name or build string"
+        )
+    return name

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 
 from condawheel.binaries.patcher import BinaryEdits, apply_edits
+from condawheel.stale import held_prefix
 from condawheel.writer import CHUNK, Readable, Sink
 
 
@@ -53,7 +54,7 @@ class HeldBinaries:
     def hold(self, arcname: str, stream: Readable, *, executable: bool) -> tuple[Path, str, int]:
         """Spool ``stream``; return where it is, its sha256 and its size."""
         if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="condawheel-")
+            self._scratch = tempfile.TemporaryDirectory(prefix=held_prefix())
         path = Path(self._scratch.name) / str(len(self._held))
         digest = hashlib.sha256()
         size = 0

@@ -77,12 +77,14 @@ def execute(args: argparse.Namespace) -> int:
     from condawheel.convert import convert
     from condawheel.known import KnownPackages
     from condawheel.progress import progress_bar
+    from condawheel.writer import check_output_dir
 
     if not args.packages and not args.specs:
         args.usage_error("give packages to convert (PKG...), or --spec with --channel")
     request = fetch_request(args)
     options = convert_options(args)
     out_dir = output_dir(args)
+    check_output_dir(out_dir)  # once, rather than once for each package
     packages = expand_packages(args.packages) if args.packages else []
     if request is not None:
         try:

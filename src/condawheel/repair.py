@@ -22,7 +22,7 @@ from condawheel.metadata import add_requires_external, retag_wheel_file
 from condawheel.providers import LibraryIndex
 from condawheel.tags import FoundBinary, platform_tag, subdir_for_platform_tag
 from condawheel.wheelfile import WheelInput
-from condawheel.writer import WheelWriter, zip_timestamp
+from condawheel.writer import WheelWriter, ensure_output_dir, zip_timestamp
 
 # delvewheel writes its patch with the file's own line endings.
 _DELVEWHEEL_PATCH = re.compile(
@@ -128,7 +128,7 @@ def _run(
         tag, _, mismatches = platform_tag(subdir, found, plain=options.plain_tags)
         result_name = _retagged_name(source, tag)
         if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
+            ensure_output_dir(out_dir)
             _write(source, out_dir / result_name, plan, kept, tag, options)
     return RepairResult(
         input=wheel,

@@ -20,6 +20,8 @@ from types import TracebackType
 from typing import Protocol
 
 from condawheel.exceptions import BadInputError
+from condawheel.stale import PART_SUFFIX, part_prefix
+from condawheel.zip_order import canonical_order, order_key, reorder
 
 CHUNK = 1024 * 1024
 #: zlib's default level: the usual trade-off, and what `wheel pack` uses.
@@ -114,7 +116,7 @@ class WheelWriter:
         self.out_dir = out_dir
         self._date_time = date_time
         self._records: list[RecordEntry] = []
-        fd, name = tempfile.mkstemp(prefix=".condawheel-", suffix=".whl.part", dir=out_dir)
+        fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
         os.close(fd)
         self._temp = Path(name)
         self._zip = zipfile.ZipFile(
@@ -191,17 +193,17 @@ class WheelWriter:
         """Write RECORD, close the archive and move it to ``destination``.
 
         ``label`` names the input in the error raised when the wheel exists already.
+        Without ``overwrite`` the move is a hard link, which fails if the name is
+        taken: of several runs writing one wheel at once, exactly one succeeds.
         """
         if destination.exists() and not overwrite:
             self.abort()
-            raise BadInputError(
-                f"{label}: {destination.name} already exists in {destination.parent}: "
-                "pass --overwrite to replace it"
-            )
+            raise _exists(label, destination)
         record_path = f"{dist_info}/RECORD"
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        for record in self._records:
+        key = order_key(dist_info)
+        for record in sorted(self._records, key=lambda r: key(r.path)):
             writer.writerow((record.path, record.hash_field, record.size))
         writer.writerow((record_path, "", ""))
         data = out.getvalue().encode()
@@ -211,13 +213,74 @@ class WheelWriter:
         with self._zip.open(info, "w") as f:
             f.write(data)
         self._zip.close()
+        self._put_in_order(dist_info)
         self._temp.chmod(0o644)
-        self._temp.replace(destination)
+        if overwrite:
+            self._temp.replace(destination)
+            return destination
+        try:
+            os.link(self._temp, destination)
+        except FileExistsError:
+            self.abort()
+            raise _exists(label, destination) from None
+        except OSError:  # a file system without hard links: check, then rename
+            if destination.exists():
+                self.abort()
+                raise _exists(label, destination) from None
+            self._temp.replace(destination)
+        else:
+            self._temp.unlink()
         return destination
+
+    def _put_in_order(self, dist_info: str) -> None:
+        names = [info.filename for info in self._zip.infolist()]
+        order = canonical_order(names, dist_info)
+        if order == names:
+            return
+        fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=self.out_dir)
+        os.close(fd)
+        ordered = Path(name)
+        try:
+            reorder(self._temp, ordered, order)
+        except BaseException:
+            ordered.unlink(missing_ok=True)
+            raise
+        self._temp.unlink()
+        self._temp = ordered
 
     def abort(self) -> None:
         self._zip.close()
         self._temp.unlink(missing_ok=True)
+
+
+def _exists(label: str, destination: Path) -> BadInputError:
+    return BadInputError(
+        f"{label}: {destination.name} already exists in {destination.parent}: "
+        "pass --overwrite to replace it"
+    )
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """One clear error when the output folder given is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInputError(
+            f"output folder {out_dir} is a file, not a folder: name a folder with -w "
+            "(or move the file away)"
+        )
+
+
+def ensure_output_dir(out_dir: Path) -> None:
+    """Create the output folder, with one clear error when a file is in the way."""
+    check_output_dir(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise BadInputError(
+            f"cannot create output folder {out_dir}: a file is in the way; name another "
+            "folder with -w"
+        ) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
 
 
 class DiscardingWriter:
