@@ -61,10 +61,10 @@ def test_folders_are_expanded_and_sorted(tmp_path: Path) -> None:
     touch(channel / "noarch" / "readme.md")
     (channel / "linux-64" / "empty.conda.d").mkdir()
     single = touch(tmp_path / "single-1.0-0.conda")
+    # One build in both formats is taken once, from the .conda.
     assert expand_packages([single, channel]) == [
         single,
         channel / "linux-64/alpha-1.0-h0_0.conda",
-        channel / "linux-64/alpha-1.0-h0_0.tar.bz2",
         channel / "linux-64/beta-2.0-h0_0.tar.bz2",
         channel / "noarch/zeta-1.0-pyh_0.conda",
     ]

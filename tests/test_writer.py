@@ -55,11 +55,12 @@ def test_entries_are_deterministic_zip_members(tmp_path: Path) -> None:
     wheel = build_wheel(tmp_path)
     with zipfile.ZipFile(wheel) as archive:
         infos = archive.infolist()
+        # In name order whatever the order of writing, the dist-info last.
         assert [i.filename for i in infos] == [
-            "demo/__init__.py",
             "demo-1.0.data/scripts/demo",
-            "demo/big.bin",
+            "demo/__init__.py",
             "demo/alias.py",
+            "demo/big.bin",
             f"{DIST_INFO}/METADATA",
             f"{DIST_INFO}/RECORD",
         ]
@@ -164,10 +165,10 @@ def test_record(tmp_path: Path) -> None:
     script = b"#!python\nprint(1)\n"
     metadata = b"Metadata-Version: 2.4\nName: demo\n"
     assert record == (
-        f"demo/__init__.py,{b64_sha256(init)},{len(init)}\n"
         f"demo-1.0.data/scripts/demo,{b64_sha256(script)},{len(script)}\n"
-        f"demo/big.bin,{b64_sha256(BIG)},{len(BIG)}\n"
+        f"demo/__init__.py,{b64_sha256(init)},{len(init)}\n"
         f"demo/alias.py,{b64_sha256(init)},{len(init)}\n"
+        f"demo/big.bin,{b64_sha256(BIG)},{len(BIG)}\n"
         f"{DIST_INFO}/METADATA,{b64_sha256(metadata)},{len(metadata)}\n"
         f"{DIST_INFO}/RECORD,,\n"
     )

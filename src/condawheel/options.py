@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from condawheel.config import load_config
 from condawheel.defaults import DEFAULT_GLIBC, DEFAULT_LINUX, DEFAULT_MACOS
 from condawheel.exceptions import ConfigurationError, NothingToDoError
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # the modules below are imported when a command runs, not for --help
     from condawheel.fetch import FetchRequest
@@ -169,7 +172,11 @@ def output_dir(args: argparse.Namespace) -> Path:
 
 
 def expand_packages(paths: list[Path]) -> list[Path]:
-    """Package files as given, and the packages inside given folders (sorted)."""
+    """Package files as given, and the packages inside given folders (sorted).
+
+    A build found as both `.conda` and `.tar.bz2` in one folder (as channels and
+    mirrors hold them) is taken once, from the `.conda`, with a note saying so.
+    """
     from condawheel.source import is_conda_package
 
     found: list[Path] = []
@@ -182,4 +189,21 @@ def expand_packages(paths: list[Path]) -> list[Path]:
         raise NothingToDoError(
             "no .conda or .tar.bz2 packages found in " + ", ".join(map(str, paths))
         )
-    return found
+    return _one_per_build(found)
+
+
+def _one_per_build(found: list[Path]) -> list[Path]:
+    conda = {p.parent / p.name.removesuffix(".conda") for p in found if p.name.endswith(".conda")}
+    kept: list[Path] = []
+    for path in found:
+        stem = path.parent / path.name.removesuffix(".tar.bz2")
+        if path.name.endswith(".tar.bz2") and stem in conda:
+            log.warning(
+                "note: %s skipped: the same build as %s.conda, which is converted "
+                "(a .conda is preferred)",
+                path,
+                stem.name,
+            )
+            continue
+        kept.append(path)
+    return kept

@@ -1,0 +1,64 @@
+"""One entry order for a wheel, whatever order the package's archive had.
+
+A `.conda` and a `.tar.bz2` of one build hold the same files in different orders, and
+the wheel is written in the order they stream past. For the same build to give the
+same bytes, entries are put in name order at the end (the `.dist-info` last, RECORD
+last of all), by copying their compressed bytes: nothing is compressed twice.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from collections.abc import Callable, Sequence
+from copy import copy
+from pathlib import Path
+
+_LOCAL_HEADER = 30
+_DATA_DESCRIPTOR = 0x08
+
+
+def order_key(dist_info: str) -> Callable[[str], tuple[bool, bool, str]]:
+    """Name order, with the `.dist-info` last and its RECORD last of all."""
+    record = f"{dist_info}/RECORD"
+    return lambda name: (name == record, name.startswith(f"{dist_info}/"), name)
+
+
+def canonical_order(names: Sequence[str], dist_info: str) -> list[str]:
+    return sorted(names, key=order_key(dist_info))
+
+
+def reorder(source: Path, target: Path, order: Sequence[str]) -> None:
+    """Write the zip ``source`` to ``target`` with its entries in ``order``."""
+    with (
+        zipfile.ZipFile(source) as old,
+        target.open("wb") as raw,
+        zipfile.ZipFile(raw, "w") as new,
+    ):
+        assert old.fp is not None
+        for name in order:
+            info = old.getinfo(name)
+            old.fp.seek(info.header_offset)
+            header = old.fp.read(_LOCAL_HEADER)
+            name_length, extra_length = struct.unpack("<HH", header[26:30])
+            length = name_length + extra_length + info.compress_size
+            if info.flag_bits & _DATA_DESCRIPTOR:
+                length += 24 if info.file_size > zipfile.ZIP64_LIMIT else 16
+            moved = copy(info)
+            moved.header_offset = raw.tell()
+            raw.write(header)
+            _copy_exactly(old.fp, raw, length)
+            # zipfile writes the central directory from these when it closes.
+            new.filelist.append(moved)
+            new.NameToInfo[name] = moved
+        new.start_dir = raw.tell()
+
+
+def _copy_exactly(source: object, target: object, length: int) -> None:
+    remaining = length
+    while remaining:
+        chunk = source.read(min(remaining, 1024 * 1024))  # type: ignore[attr-defined]
+        if not chunk:
+            raise OSError("the wheel being written was truncated")
+        target.write(chunk)  # type: ignore[attr-defined]
+        remaining -= len(chunk)
