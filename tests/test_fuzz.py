@@ -22,6 +22,7 @@ import io
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import tempfile
@@ -125,7 +126,7 @@ def check_wheel(path: Path) -> None:
             pure = PurePosixPath(member)
             assert not pure.is_absolute() and ".." not in pure.parts, member
             assert "\\" not in member and "\x00" not in member, member
-        records = [n for n in names if n.endswith(".dist-info/RECORD")]
+        records = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/RECORD", n)]
         assert len(records) == 1, records
         rows = list(csv.reader(io.StringIO(zf.read(records[0]).decode())))
         listed = {row[0]: row for row in rows}
