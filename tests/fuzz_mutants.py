@@ -484,7 +484,46 @@ def zip_oddity(rng: random.Random, parts: Parts) -> Parts:
     return replace(parts, zip_hook=zip_hook, outer_hook=outer)
 
 
+DIST_INFO_DAMAGE = (
+    b"\xff\xfe not UTF-8",
+    b"Metadata-Version: 2.1\nName: \xff\nVersion: 1.0\n",
+    b"Metadata-Version: 2.1\nName: a b/c\nVersion: 1.0\n",
+    b"Metadata-Version: 2.1\nName: x\nVersion: not a version\n",
+    b"Metadata-Version: 2.1\nName: x\nVersion: 1.0\nRequires-Dist: ((\n",
+    b"Name: x\r\n\r\nbody",
+    b"[console_scripts]\nbad name = x:y\n[\n",
+    b"[console_scripts]\n" + b"a = b:c\n" * 2000,
+    b"",
+    b"Version: " + b"9" * 5000 + b"\n",
+)
+
+
+def damage_dist_info(rng: random.Random, parts: Parts) -> Parts:
+    """Rewrite a file of the package's own dist-info, paths.json following suit."""
+    import hashlib
+
+    candidates = [m for m in parts.pkg if ".dist-info/" in m[0].name and m[0].isreg()]
+    if not candidates:
+        return mutate_json(rng, parts)
+    info, _ = rng.choice(candidates)
+    data = rng.choice(DIST_INFO_DAMAGE)
+    changed = member(info.name, data)
+    pkg = tuple(changed if m[0].name == info.name else m for m in parts.pkg)
+    result = replace(parts, pkg=pkg)
+    doc = parts.info_json("paths.json")
+    if isinstance(doc, dict) and isinstance(doc.get("paths"), list):
+        entries = [
+            {**e, "sha256": hashlib.sha256(data).hexdigest(), "size_in_bytes": len(data)}
+            if isinstance(e, dict) and e.get("_path") == info.name
+            else e
+            for e in doc["paths"]
+        ]
+        result = result.with_info("paths.json", json.dumps({**doc, "paths": entries}).encode())
+    return result
+
+
 MUTATORS: dict[str, Callable[[random.Random, Parts], Parts]] = {
+    "dist-info": damage_dist_info,
     "none": lambda rng, parts: parts,
     "json": mutate_json,
     "paths-entry": mutate_paths_entry,
@@ -498,6 +537,7 @@ MUTATORS: dict[str, Callable[[random.Random, Parts], Parts]] = {
 }
 #: How often each mutation is drawn: cheap, varied ones more often.
 WEIGHTS = {
+    "dist-info": 2,
     "none": 1,
     "json": 6,
     "paths-entry": 3,

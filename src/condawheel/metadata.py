@@ -15,7 +15,9 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel import __version__
 from condawheel.dependencies import Dependencies
+from condawheel.exceptions import BadInputError
 from condawheel.package import CondaPackage
+from condawheel.quoting import quote
 
 #: Fields of a kept METADATA that conda's own dependency data replaces.
 _REPLACED = frozenset({"version", "requires-python", "requires-external"})
@@ -265,12 +267,38 @@ def wheel_file(tags: Sequence[str], *, purelib: bool, build: str | None) -> byte
     return ("\n".join(lines) + "\n").encode()
 
 
+#: The package's own metadata files that condawheel reads as text.
+_TEXT_METADATA = frozenset({"METADATA", "PKG-INFO", "entry_points.txt"})
+
+
+def check_own_metadata(label: str, name: str, data: bytes) -> None:
+    """BadInputError unless the package's own metadata file ``name`` reads: UTF-8,
+    and for entry_points.txt, an INI file as installers parse it."""
+    if name not in _TEXT_METADATA:
+        return
+    try:
+        text = data.decode("utf-8")
+        if name == "entry_points.txt":
+            _entry_points_parser().read_string(text)
+    except (UnicodeDecodeError, configparser.Error) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BadInputError(
+            f"{label}: the package's {name} cannot be read ({quote(detail, 100)[1:-1]}): "
+            "the package is damaged; rebuild it"
+        ) from None
+
+
+def _entry_points_parser() -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    return parser
+
+
 def merge_entry_points(original: bytes | None, console_scripts: Sequence[str]) -> bytes | None:
     """entry_points.txt with conda's `link.json` console scripts added to the kept one."""
     if not console_scripts:
         return original
-    parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser = _entry_points_parser()
     if original:
         parser.read_string(original.decode("utf-8"))
     if not parser.has_section("console_scripts"):
@@ -292,8 +320,7 @@ def script_names(entry_points: bytes | None, console_scripts: Sequence[str]) -> 
     """Names of the scripts the installer will generate from entry points."""
     names = {entry.partition("=")[0].strip() for entry in console_scripts}
     if entry_points:
-        parser = configparser.ConfigParser(interpolation=None, delimiters=("=",))
-        parser.optionxform = str  # type: ignore[assignment,method-assign]
+        parser = _entry_points_parser()
         try:
             parser.read_string(entry_points.decode("utf-8"))
         except configparser.Error:

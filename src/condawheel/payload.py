@@ -20,7 +20,7 @@ from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
 from condawheel.held import HeldBinaries
 from condawheel.layout import Destination, Scheme, is_wheel_data_path
-from condawheel.metadata import script_names
+from condawheel.metadata import check_own_metadata, script_names
 from condawheel.package import CondaPackage, PathEntry, PathType
 from condawheel.payload_links import write_links
 from condawheel.payload_state import PayloadState, PrefixRecord, Written
@@ -175,6 +175,7 @@ class PayloadWriter:
         assert member.stream is not None
         if destination.scheme is Scheme.METADATA:
             data = self._read_small(member, _MAX_METADATA_BYTES)
+            check_own_metadata(self.label, destination.path or "PKG-INFO", data)
             state.metadata[destination.path or "PKG-INFO"] = data
             return
         if destination.scheme is Scheme.SCRIPTS and member.size <= _HELD_SCRIPT_BYTES:
