@@ -10,6 +10,7 @@ mutation is a pure function of a ``random.Random``, so a seed names an input.
 from __future__ import annotations
 
 import bz2
+import csv
 import io
 import json
 import random
@@ -177,11 +178,23 @@ def built_seeds(folder: Path) -> list[Path]:
     return seeds
 
 
-def corpus_seeds(corpus: Path, *, limit_bytes: int = 160_000) -> list[Path]:
-    """The smallest real packages of both formats, so that a run stays quick."""
-    real = sorted((corpus / "real").rglob("*.conda")) + sorted((corpus / "real").rglob("*.tar.bz2"))
-    small = [p for p in real if p.stat().st_size <= limit_bytes]
-    return small[:8]
+def corpus_seeds(corpus: Path, *, per_format: int = 4) -> list[Path]:
+    """The smallest whole real packages of each format (not the `stripped` ones,
+    whose payload is gone), so that a run stays quick."""
+    with (corpus / "CATALOG.tsv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    whole = [
+        corpus / row["file"]
+        for row in rows
+        if row["file"].startswith("real/") and row["synthetic"] != "stripped"
+    ]
+    seeds: list[Path] = []
+    for suffix in (".conda", ".tar.bz2"):
+        found = sorted(
+            (p for p in whole if p.name.endswith(suffix)), key=lambda p: p.stat().st_size
+        )
+        seeds += found[:per_format]
+    return seeds
 
 
 # -- mutations -----------------------------------------------------------------

@@ -142,3 +142,25 @@ def test_one_line_keeps_start_and_advice() -> None:
     assert "\n" not in line and len(line) <= 480
     assert line.startswith("pkg.conda: ") and line.endswith("second")
     assert one_line("tab\there") == "tab\\there"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("sha256", 5),
+        ("sha256", "not hex"),
+        ("size_in_bytes", -1),
+        ("size_in_bytes", True),
+        ("size_in_bytes", "12"),
+        ("prefix_placeholder", 7),
+        ("prefix_placeholder", ["/opt"]),
+        ("prefix_placeholder", ""),
+        ("file_mode", "sideways"),
+        ("_path", ["lib/x"]),
+    ],
+)
+def test_paths_json_entry_fields_refused(key: str, value: object) -> None:
+    entry = {"_path": "lib/x", "path_type": "hardlink", key: value}
+    paths = json.dumps({"paths": [entry], "paths_version": 1}).encode()
+    message = refused({**with_index(), "paths.json": paths})
+    assert "info/paths.json" in message

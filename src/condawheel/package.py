@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 import shlex
 import unicodedata
 from collections.abc import Mapping
@@ -26,6 +27,7 @@ PROVENANCE_FILES = ("index.json", "about.json", "paths.json", "run_exports.json"
 UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
 #: Longer than any path a file system takes (PATH_MAX).
 _MAX_PATH = 4096
+_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 #: Control, surrogate (bytes that were not UTF-8) and line-separator characters.
 _NOT_IN_PATHS = frozenset({"Cc", "Cs", "Zl", "Zp"})
 
@@ -130,7 +132,14 @@ class CondaPackage:
         noarch = _noarch(index)
         link = _json_object(filename, info, "link.json", required=False)
         noarch_link: dict[str, Any] = link["noarch"] if isinstance(link.get("noarch"), dict) else {}
-        entry_points = tuple(str(e) for e in noarch_link.get("entry_points", ()))
+        raw_entry_points = noarch_link.get("entry_points") or []
+        if not isinstance(raw_entry_points, list) or not all(
+            isinstance(e, str) for e in raw_entry_points
+        ):
+            raise BadInputError(
+                f"{filename}: info/link.json entry_points is not a list of strings: {MALFORMED}"
+            )
+        entry_points = tuple(raw_entry_points)
         return cls(
             filename=filename,
             name=str(index["name"]),
@@ -222,21 +231,50 @@ def _paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry] | N
             raise BadInputError(f"{filename}: info/paths.json has no 'paths' list")
         result: dict[str, PathEntry] = {}
         for raw in entries:
-            if not isinstance(raw, dict) or "_path" not in raw:
-                raise BadInputError(f"{filename}: info/paths.json has an entry without '_path'")
-            entry = PathEntry(
-                path=clean_path(filename, str(raw["_path"])),
-                path_type=_path_type(filename, raw.get("path_type", "hardlink")),
-                sha256=raw.get("sha256"),
-                size=raw.get("size_in_bytes"),
-                prefix_placeholder=raw.get("prefix_placeholder"),
-                file_mode=str(raw.get("file_mode", "text")),
-            )
+            entry = _path_entry(filename, raw)
             result[entry.path] = entry
         return result
     if "files" in info:
         return _legacy_paths(filename, info)
     return None
+
+
+def _path_entry(filename: str, raw: object) -> PathEntry:
+    if not isinstance(raw, dict) or not isinstance(raw.get("_path"), str):
+        raise BadInputError(f"{filename}: info/paths.json has an entry without a '_path'")
+    path = clean_path(filename, raw["_path"])
+    sha256, size = raw.get("sha256"), raw.get("size_in_bytes")
+    placeholder, mode = raw.get("prefix_placeholder"), raw.get("file_mode") or "text"
+    for key, fine in (
+        ("sha256", sha256 is None or (isinstance(sha256, str) and _SHA256.fullmatch(sha256))),
+        (
+            "size_in_bytes",
+            size is None or (type(size) is int and size >= 0),  # not a bool
+        ),
+        (
+            "prefix_placeholder",
+            placeholder is None
+            or (
+                isinstance(placeholder, str)
+                and 0 < len(placeholder) <= _MAX_PATH
+                and "\x00" not in placeholder
+            ),
+        ),
+        ("file_mode", mode in ("text", "binary")),
+    ):
+        if not fine:
+            raise BadInputError(
+                f"{filename}: info/paths.json gives {quote(path)} a {key} of "
+                f"{quote(raw.get(key))}: {MALFORMED}"
+            )
+    return PathEntry(
+        path=path,
+        path_type=_path_type(filename, raw.get("path_type", "hardlink")),
+        sha256=sha256,
+        size=size,
+        prefix_placeholder=placeholder,
+        file_mode=mode,
+    )
 
 
 def _legacy_paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry]:
