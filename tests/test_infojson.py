@@ -155,6 +155,8 @@ def test_one_line_keeps_start_and_advice() -> None:
         ("prefix_placeholder", 7),
         ("prefix_placeholder", ["/opt"]),
         ("prefix_placeholder", ""),
+        ("prefix_placeholder", "\udc80bad"),
+        ("prefix_placeholder", "/opt\x00"),
         ("file_mode", "sideways"),
         ("_path", ["lib/x"]),
     ],

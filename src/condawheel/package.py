@@ -254,11 +254,7 @@ def _path_entry(filename: str, raw: object) -> PathEntry:
         (
             "prefix_placeholder",
             placeholder is None
-            or (
-                isinstance(placeholder, str)
-                and 0 < len(placeholder) <= _MAX_PATH
-                and "\x00" not in placeholder
-            ),
+            or (isinstance(placeholder, str) and len(placeholder) > 0 and _clean(placeholder)),
         ),
         ("file_mode", mode in ("text", "binary")),
     ):
@@ -314,9 +310,17 @@ def _path_type(filename: str, value: object) -> PathType:
         ) from None
 
 
+def _clean(text: str) -> bool:
+    """No longer than a path can be, and no control, surrogate or line-separator
+    character (a file name or a placeholder in bytes holds none)."""
+    return len(text) <= _MAX_PATH and not any(
+        unicodedata.category(ch) in _NOT_IN_PATHS for ch in text
+    )
+
+
 def clean_path(filename: str, path: str) -> str:
     """Normalise a package-relative path, refusing any that could escape the prefix."""
-    if len(path) > _MAX_PATH or any(unicodedata.category(ch) in _NOT_IN_PATHS for ch in path):
+    if not _clean(path):
         raise BadInputError(
             f"{filename}: member path {quote(path)} holds control characters, bytes that "
             f"are not UTF-8, or over {_MAX_PATH} characters; {UNTRUSTED}"
