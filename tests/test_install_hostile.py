@@ -369,6 +369,11 @@ def test_replacing_removes_only_what_is_inside_and_not_condas(
         env.root / "w" / "victim-2.0-py3-none-any.whl",
         wheel_members("victim", "2.0", {"victim.py": "NEW = 2\n"}),
     )
+    assert main(["install", "--prefix", str(env.prefix), "--dry-run", str(wheel)]) == 0
+    kept = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  keep ")]
+    assert len(kept) == 5
+    assert f"  keep      {env.prefix}/conda-meta/history is in conda-meta/" in kept[0]
+    caplog.clear()
     code, err = _run(env, capsys, wheel)
     assert code == 0, err
     (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]

@@ -73,7 +73,11 @@ def plan_install(
         )
     guard = _guard(environment)
     free = _free_bytes(environment.prefix)
-    read = [_read_wheel(path, environment, free) for path in wheels]
+    read = []
+    for path in wheels:  # the wheels of the call must fit together
+        plan, metadata, size = _read_wheel(path, environment, free)
+        read.append((plan, metadata))
+        free = None if free is None else max(0, free - size)
     plans = [plan for plan, _ in read]
     checks.extend(check_batch(plans))
     batch = {plan.name: plan.version for plan in plans}
@@ -136,7 +140,7 @@ def install(plan: InstallPlan) -> InstallResult:
 
 def _read_wheel(
     path: Path, environment: CondaEnvironment, free: int | None
-) -> tuple[WheelPlan, Message]:
+) -> tuple[WheelPlan, Message, int]:
     with WheelInput(path) as wheel:
         verified = read_verified(wheel, free_bytes=free)
         dist_info, members, filename = wheel.dist_info, set(wheel.names), wheel.name
@@ -165,7 +169,7 @@ def _read_wheel(
         placeholders=verified.placeholders,
         conda_index=verified.conda_index,
     )
-    return plan, verified.metadata
+    return plan, verified.metadata, verified.size
 
 
 def _scheme(environment: CondaEnvironment, dist_name: str) -> dict[str, Path]:

@@ -321,6 +321,8 @@ def _print_plan(plan: InstallPlan) -> None:
             print(f"  replacing {wheel.replaces.name} {wheel.replaces.version}")
         for path in wheel.removes:
             print(f"  remove    {path}")
+        for reason in wheel.kept:
+            print(f"  keep      {reason}")
         for path in wheel.overwrites:
             print(f"  overwrite {path}")
         for path in wheel.destinations.values():
@@ -356,6 +358,7 @@ def plan_json(
                 ),
                 "files": [str(p) for p in wheel.destinations.values()],
                 "removes": [str(p) for p in wheel.removes],
+                "kept": list(wheel.kept),
                 "overwrites": [str(p) for p in wheel.overwrites],
                 "placeholders": [
                     {"path": str(wheel.destinations[e.path]), "mode": e.mode}
