@@ -1,5 +1,5 @@
-"""One installation at a time per prefix: an exclusive `flock` on
-`PREFIX/.condawheel/lock`, which names its holder's pid.
+"""One installation at a time per prefix: an exclusive `flock` (`msvcrt.locking` on
+Windows) on `PREFIX/.condawheel/lock`, which names its holder's pid.
 
 The lock file (and the folder, when empty) is removed on release, so that a refused
 or finished installation leaves the prefix as it found it. Removing a lock file is safe
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import errno
 import os
+import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,8 +50,6 @@ def prefix_lock(
 
 
 def _acquire(prefix: Path, *, wait: bool, on_wait: Callable[[str], None] | None) -> int:
-    import fcntl  # POSIX only
-
     state = prefix / STATE_DIR
     path = state / LOCK
     told = False
@@ -62,28 +62,65 @@ def _acquire(prefix: Path, *, wait: bool, on_wait: Callable[[str], None] | None)
         except OSError as exc:
             raise BadInputError(f"cannot lock {prefix} for installing ({exc.strerror})") from None
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            locked = _try_lock(fd)
         except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                os.close(fd)
-                raise BadInputError(f"cannot lock {prefix} ({exc.strerror})") from None
+            os.close(fd)
+            raise BadInputError(f"cannot lock {prefix} ({exc.strerror})") from None
+        if not locked:
             holder = _holder(fd)
             if not wait:
                 os.close(fd)
                 raise LockedError(
                     f"{prefix} is being installed into by another condawheel ({holder}); "
                     "wait for it, or run again without --no-wait"
-                ) from None
+                )
             if not told and on_wait is not None:
                 on_wait(f"waiting for another condawheel installing into {prefix} ({holder})")
                 told = True
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            _lock(fd)
         if _same_file(fd, path):
             break
         os.close(fd)  # got the lock of a file the last holder removed
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
+    # the holder's pid, past the byte Windows locks (its locks keep others from reading)
+    os.lseek(fd, _PID_AT, os.SEEK_SET)
+    os.write(fd, f"{os.getpid()}\n".encode().ljust(_PID_SIZE))
     return fd
+
+
+_PID_AT, _PID_SIZE = 16, 24
+
+
+def _try_lock(fd: int) -> bool:
+    """Take the lock if it is free; False when another process holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return False
+        raise
+    return True
+
+
+def _lock(fd: int) -> None:
+    """Wait for the lock."""
+    if sys.platform == "win32":
+        while not _try_lock(fd):
+            time.sleep(0.2)
+        return
+    import fcntl
+
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -97,7 +134,8 @@ def _same_file(fd: int, path: Path) -> bool:
 
 def _holder(fd: int) -> str:
     try:
-        text = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.lseek(fd, _PID_AT, os.SEEK_SET)
+        text = os.read(fd, _PID_SIZE).decode("ascii", "replace").strip()
     except OSError:
         text = ""
     return f"pid {text}" if text.isdigit() else "pid unknown"
