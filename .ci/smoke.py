@@ -147,8 +147,9 @@ def conda_environment(venv: Path, prefix: Path, channel: Path) -> Path:
     """``libanswer`` from ``channel``, installed by py-rattler (condawheel's own dependency,
     so in the fresh venv), with the machine's CPython as the environment's Python."""
     code = f"""
-import asyncio, rattler
+import rattler
 from rattler import Channel, Gateway, Subdir, VirtualPackage
+from condawheel import rattler_run  # waits out py-rattler's threads before exiting
 async def main():
     records = await rattler.solve(
         sources=[Channel({channel.as_uri()!r})], specs=["libanswer"],
@@ -157,7 +158,7 @@ async def main():
         virtual_packages=VirtualPackage.detect())
     await rattler.install(records, {str(prefix)!r}, cache_dir={str(prefix) + "-pkgs"!r},
                           show_progress=False)
-asyncio.run(main())
+rattler_run.run(main())
 """
     run([venv / "bin" / "python", "-c", code], env=OFFLINE)
     run([sys.executable, "-m", "venv", "--without-pip", prefix])
