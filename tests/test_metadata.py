@@ -14,8 +14,10 @@ from packaging.metadata import Metadata
 
 from condawheel import __version__
 from condawheel.dependencies import Dependencies, classify
+from condawheel.exceptions import BadInputError
 from condawheel.metadata import (
     DistributionId,
+    check_own_metadata,
     edit_metadata,
     generate_metadata,
     license_expression,
@@ -382,3 +384,32 @@ def test_script_names() -> None:
 
 def test_script_names_of_a_broken_entry_points_file() -> None:
     assert script_names(b"not an ini file", ["foo = foo.cli:main"]) == {"foo"}
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "problem"),
+    [
+        ("METADATA", b"\xff\xfe", "can't decode"),
+        ("METADATA", b"[console_scripts]\nx = y:z\n", "one Name and one Version"),
+        ("PKG-INFO", b"Name: a\nName: b\nVersion: 1\n", "one Name"),
+        ("entry_points.txt", b"no section\n", "no section headers"),
+        ("entry_points.txt", b"[console_scripts]\na = b:c\na = d:e\n", "already exists"),
+    ],
+)
+def test_own_metadata_that_cannot_be_read(name: str, data: bytes, problem: str) -> None:
+    with pytest.raises(BadInputError, match=problem) as caught:
+        check_own_metadata("foo-1.0-0.conda", name, data)
+    assert "\n" not in str(caught.value) and f"package's {name}" in str(caught.value)
+
+
+def test_own_metadata_that_reads() -> None:
+    check_own_metadata("foo-1.0-0.conda", "METADATA", b"Name: foo\nVersion: 1.0\n\nbody")
+    check_own_metadata("foo-1.0-0.conda", "entry_points.txt", b"[console_scripts]\na = b:c\n")
+    check_own_metadata("foo-1.0-0.conda", "RECORD", b"\xff anything")
+
+
+def test_own_metadata_naming_another_distribution() -> None:
+    data = b"Metadata-Version: 2.1\nName: other\nVersion: 1.0\n"
+    with pytest.raises(BadInputError, match="it names other, its folder foo"):
+        check_own_metadata("foo-1.0-0.conda", "METADATA", data, dist_name="foo")
+    check_own_metadata("foo-1.0-0.conda", "METADATA", data, dist_name="Other")

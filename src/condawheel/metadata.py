@@ -11,6 +11,7 @@ from typing import Any
 
 from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
 from packaging.metadata import InvalidMetadata, Metadata, RawMetadata, parse_email
+from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from condawheel import __version__
@@ -271,16 +272,23 @@ def wheel_file(tags: Sequence[str], *, purelib: bool, build: str | None) -> byte
 _TEXT_METADATA = frozenset({"METADATA", "PKG-INFO", "entry_points.txt"})
 
 
-def check_own_metadata(label: str, name: str, data: bytes) -> None:
+def check_own_metadata(label: str, name: str, data: bytes, *, dist_name: str = "") -> None:
     """BadInputError unless the package's own metadata file ``name`` reads: UTF-8,
-    and for entry_points.txt, an INI file as installers parse it."""
+    for entry_points.txt an INI file as installers parse it, for METADATA (PKG-INFO)
+    headers with one Name and one Version, the Name that of its folder (``dist_name``)."""
     if name not in _TEXT_METADATA:
         return
     try:
         text = data.decode("utf-8")
         if name == "entry_points.txt":
             _entry_points_parser().read_string(text)
-    except (UnicodeDecodeError, configparser.Error) as exc:
+        elif missing := [k for k in ("Name", "Version") if len(header_values(data, k)) != 1]:
+            raise ValueError(f"not exactly one {' and one '.join(missing)} header")
+        elif dist_name and canonicalize_name(header_values(data, "Name")[0]) != (
+            canonicalize_name(dist_name)
+        ):
+            raise ValueError(f"it names {header_values(data, 'Name')[0]}, its folder {dist_name}")
+    except (ValueError, configparser.Error) as exc:  # also UnicodeDecodeError
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInputError(
             f"{label}: the package's {name} cannot be read ({quote(detail, 100)[1:-1]}): "

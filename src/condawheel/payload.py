@@ -175,7 +175,9 @@ class PayloadWriter:
         assert member.stream is not None
         if destination.scheme is Scheme.METADATA:
             data = self._read_small(member, _MAX_METADATA_BYTES)
-            check_own_metadata(self.label, destination.path or "PKG-INFO", data)
+            check_own_metadata(
+                self.label, destination.path or "PKG-INFO", data, dist_name=self.plan.dist.name
+            )
             state.metadata[destination.path or "PKG-INFO"] = data
             return
         if destination.scheme is Scheme.SCRIPTS and member.size <= _HELD_SCRIPT_BYTES:
