@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import csv
+import email.parser
 import hashlib
 import io
 import json
@@ -37,7 +38,8 @@ from types import FrameType
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from packaging.utils import parse_wheel_filename
+from packaging.utils import canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from condawheel import cli
 from fuzz_mutants import Parts, built_seeds, corpus_seeds, mutant, parts_of
@@ -126,6 +128,12 @@ def check_wheel(path: Path) -> None:
             pure = PurePosixPath(member)
             assert not pure.is_absolute() and ".." not in pure.parts, member
             assert "\\" not in member and "\x00" not in member, member
+        metadata = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
+        assert len(metadata) == 1, metadata
+        headers = email.parser.BytesHeaderParser().parsebytes(zf.read(metadata[0]))
+        assert headers.get_all("Name") and len(headers.get_all("Name")) == 1
+        assert canonicalize_name(headers["Name"]) == name, (headers["Name"], name)
+        assert Version(headers["Version"]) == version, (headers["Version"], version)
         records = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/RECORD", n)]
         assert len(records) == 1, records
         rows = list(csv.reader(io.StringIO(zf.read(records[0]).decode())))

@@ -6,11 +6,14 @@ import json
 import random
 import shutil
 import tarfile
+import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
 import pytest
 
+import fuzz_mutants
 from builders import CondaPackageBuilder, move_to_end
 from condawheel.exceptions import BadInputError
 from condawheel.source import Member, MemberKind, PackageSource, is_conda_package
@@ -328,3 +331,33 @@ def test_truncated_archive(tmp_path: Path, fmt: Fmt) -> None:
     assert message.startswith(f"{package.name}: not a readable conda package")
     assert message.endswith("download or build it again")
     assert "\n" not in message
+
+
+@pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
+@pytest.mark.parametrize("component", ["info", "pkg"])
+def test_a_declared_size_beyond_the_stream_is_found_quickly(
+    tmp_path: Path, fmt: Literal["conda", "tar.bz2"], component: str
+) -> None:
+    """A PAX size of 10**18 on a small member: tarfile would decompress forward to
+    the declared end, for years; the real end of the stream comes first."""
+    builder = CondaPackageBuilder(name="liar", version="1.0", build="0")
+    builder.add_file("share/liar/a.txt", "a\n")
+    parts = fuzz_mutants.parts_of(builder.build(tmp_path / "in", fmt))
+    liar, data = fuzz_mutants.member(
+        f"{'info' if component == 'info' else 'share'}/liar.bin", b"tiny"
+    )
+    liar.pax_headers = {"size": str(10**18)}
+    if component == "info":
+        parts = replace(parts, info=(*parts.info, (liar, data)))
+    else:
+        parts = replace(parts, pkg=(*parts.pkg, (liar, data)))
+    package = tmp_path / parts.filename
+    package.write_bytes(parts.build())
+    started = time.monotonic()
+    with pytest.raises(BadInputError, match=r"more than the archive holds|unexpected end"):
+        source = PackageSource(package)
+        source.read_info()
+        for item in source.members():
+            if item.stream is not None:
+                item.stream.read()
+    assert time.monotonic() - started < 5
