@@ -8,8 +8,8 @@ from collections.abc import Mapping, Sequence
 from email.message import Message
 
 from packaging.markers import InvalidMarker, Marker
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
 from condawheel.environment import CondaEnvironment, CondaRecord
@@ -92,7 +92,7 @@ def check_python(label: str, metadata: Message, environment: CondaEnvironment) -
     version = environment.interpreter.markers["python_full_version"]
     try:
         ok = SpecifierSet(requires).contains(version, prereleases=True)
-    except InvalidSpecifier:
+    except ValueError:  # InvalidSpecifier, or a number of over 4,300 digits
         return [
             Check(
                 wheel=label,
@@ -217,7 +217,7 @@ def check_dist(
     for line in metadata.get_all("Requires-Dist") or []:
         try:
             requirement = Requirement(line)
-        except InvalidRequirement as exc:
+        except ValueError as exc:  # InvalidRequirement, or a huge number
             checks.append(
                 Check(
                     wheel=label,

@@ -101,6 +101,12 @@ def read_verified(wheel: WheelInput, *, free_bytes: int | None = None) -> Verifi
     )
 
 
+def _short(text: str) -> str:
+    """A name from the wheel, quoted in an error: escaped, and cut when long."""
+    shown = text.encode("ascii", "backslashreplace").decode()
+    return shown if len(shown) <= 160 else f"{shown[:157]}..."
+
+
 def _bounded(wheel: WheelInput, member: str, limit: int) -> bytes:
     if wheel.size(member) > limit:
         raise BadInputError(
@@ -134,7 +140,7 @@ def _wheel_file(label: str, dist_info: str, wheel_file: Message) -> bool:
     version = str(wheel_file.get("Wheel-Version") or "").strip()
     if version.split(".")[0] != "1":
         raise BadInputError(
-            f"{label}: {dist_info}/WHEEL has Wheel-Version {version!r}; only 1.x is understood"
+            f"{label}: {dist_info}/WHEEL has Wheel-Version {version[:40]!r}; only 1.x is understood"
         )
     purelib = str(wheel_file.get("Root-Is-Purelib") or "").strip().lower()
     if purelib not in ("true", "false"):
@@ -152,12 +158,14 @@ def _metadata(wheel: WheelInput, metadata: Message) -> tuple[str, str]:
         raise BadInputError(f"{label}: {member} has no valid Name ({name[:80]!r})")
     try:
         version = Version(text.strip())
-    except InvalidVersion:
+    except (InvalidVersion, ValueError):  # ValueError: a number of over 4,300 digits
         raise BadInputError(
             f"{label}: {member} has an invalid Version {text[:80]!r} (PEP 440)"
         ) from None
     if canonicalize_name(name) != canonicalize_name(wheel.name.name):
-        raise BadInputError(f"{label}: the file name says {wheel.name.name}, METADATA says {name}")
+        raise BadInputError(
+            f"{label}: the file name says {wheel.name.name}, METADATA says {name[:80]}"
+        )
     if version != Version(wheel.name.version):
         raise BadInputError(
             f"{label}: the file name says version {wheel.name.version}, METADATA says {version}"
@@ -176,7 +184,7 @@ def verify_record(wheel: WheelInput) -> None:
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as exc:
-        raise BadInputError(f"{label}: {record} is not valid CSV ({exc})") from None
+        raise BadInputError(f"{label}: {record} is not valid CSV ({str(exc)[:80]})") from None
     for row in rows:
         if not row:
             continue
@@ -191,11 +199,13 @@ def verify_record(wheel: WheelInput) -> None:
             continue
         entry = listed.pop(member, None)
         if entry is None:
-            raise BadInputError(f"{label}: {member} is not in {record}; build the wheel again")
+            raise BadInputError(
+                f"{label}: {_short(member)} is not in {record}; build the wheel again"
+            )
         _check_member(wheel, member, entry)
     if listed:
         missing = sorted(listed)[0]
-        raise BadInputError(f"{label}: {record} lists {missing}, which the wheel lacks")
+        raise BadInputError(f"{label}: {record} lists {_short(missing)}, which the wheel lacks")
 
 
 def _record_entry(
@@ -204,7 +214,8 @@ def _record_entry(
     algorithm, _, value = digest.partition("=")
     if algorithm not in _HASHES or not value or not size.isdigit():
         raise BadInputError(
-            f"{label}: {record} gives {path} no sha256 hash and size ({digest!r:.80}, {size!r:.20})"
+            f"{label}: {record} gives {_short(path)} no sha256 hash and size "
+            f"({digest!r:.80}, {size!r:.20})"
         )
     return algorithm, value, int(size)
 
@@ -213,7 +224,7 @@ def _check_member(wheel: WheelInput, member: str, entry: tuple[str, str, int]) -
     algorithm, expected, size = entry
     if wheel.size(member) != size:
         raise BadInputError(
-            f"{wheel.label}: {member} is {wheel.size(member)} bytes, RECORD says {size}; "
+            f"{wheel.label}: {_short(member)} is {wheel.size(member)} bytes, RECORD says {size}; "
             "do not install this wheel"
         )
     digest = hashlib.new(algorithm)
@@ -222,7 +233,7 @@ def _check_member(wheel: WheelInput, member: str, entry: tuple[str, str, int]) -
     actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
     if actual != expected.rstrip("="):
         raise BadInputError(
-            f"{wheel.label}: {member} does not match its {algorithm} in RECORD; "
+            f"{wheel.label}: {_short(member)} does not match its {algorithm} in RECORD; "
             "do not install this wheel"
         )
 
@@ -231,8 +242,10 @@ def _scripts(label: str, dist_info: str, entry_points: str | None) -> tuple[str,
     if not entry_points:
         return ()
     try:
-        found = parse_entrypoints(entry_points)
-    except (configparser.Error, ValueError) as exc:
+        # a generator: the parse errors come while it is read; installer checks each
+        # entry with assert
+        found = list(parse_entrypoints(entry_points))
+    except (configparser.Error, ValueError, AssertionError, AttributeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BadInputError(
             f"{label}: {dist_info}/entry_points.txt cannot be read ({first:.120})"

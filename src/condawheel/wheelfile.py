@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,9 +56,9 @@ class WheelInput:
         )
         try:
             self._zip = zipfile.ZipFile(path)
-        except (zipfile.BadZipFile, OSError) as exc:
+        except (*_READ_ERRORS, ValueError) as exc:
             raise BadInputError(
-                f"{path.name}: not a readable wheel ({exc}); build it again"
+                f"{path.name}: not a readable wheel ({_brief(exc)}); build it again"
             ) from None
         infos = [i for i in self._zip.infolist() if not i.is_dir()]
         self.names = [i.filename for i in infos]
@@ -92,9 +93,9 @@ class WheelInput:
     def read(self, member: str) -> bytes:
         try:
             return self._zip.read(member)
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _READ_ERRORS as exc:
             raise BadInputError(
-                f"{self.label}: cannot read {member} ({exc}); build it again"
+                f"{self.label}: cannot read {member} ({_brief(exc)}); build it again"
             ) from None
 
     @contextmanager
@@ -103,9 +104,9 @@ class WheelInput:
         try:
             with self._zip.open(member) as stream:
                 yield stream
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _READ_ERRORS as exc:
             raise BadInputError(
-                f"{self.label}: cannot read {member} ({exc}); build it again"
+                f"{self.label}: cannot read {member} ({_brief(exc)}); build it again"
             ) from None
 
     def open(self, member: str) -> Iterator[bytes]:
@@ -114,9 +115,9 @@ class WheelInput:
             with self._zip.open(member) as stream:
                 while chunk := stream.read(1024 * 1024):
                     yield chunk
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        except _READ_ERRORS as exc:
             raise BadInputError(
-                f"{self.label}: cannot read {member} ({exc}); build it again"
+                f"{self.label}: cannot read {member} ({_brief(exc)}); build it again"
             ) from None
 
     def is_executable(self, member: str) -> bool:
@@ -127,12 +128,34 @@ class WheelInput:
         return max(i.date_time for i in self._zip.infolist())
 
 
+#: What zipfile raises on a damaged, encrypted or oddly compressed member.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    OSError,
+    EOFError,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+)
+
+
+def _brief(exc: BaseException) -> str:
+    """An error of zipfile's, in one short line (it may quote raw header bytes)."""
+    text = str(exc).encode("ascii", "backslashreplace").decode().replace("\n", "\\n")
+    return text if len(text) <= 160 else f"{text[:157]}..."
+
+
 #: Characters no member name may hold: controls (a newline splits RECORD and messages).
 _CONTROL = frozenset(chr(c) for c in (*range(32), 127))
 
 
 def _check_member_name(label: str, member: str) -> None:
     """A member name that stays inside the folder it is unpacked in, on any system."""
+    if len(member) > 1024:
+        raise BadInputError(
+            f"{label}: member {member[:80]!r}... has a name of {len(member)} characters; "
+            "do not use this wheel"
+        )
     parts = member.split("/")
     escapes = (
         member.startswith("/")
