@@ -149,7 +149,8 @@ def conda_environment(venv: Path, prefix: Path, channel: Path) -> Path:
     code = f"""
 import rattler
 from rattler import Channel, Gateway, Subdir, VirtualPackage
-from condawheel import rattler_run  # waits out py-rattler's threads before exiting
+# coroutines waits out py-rattler's threads before exiting
+from condawheel.conda import coroutines as rattler_run
 async def main():
     records = await rattler.solve(
         sources=[Channel({channel.as_uri()!r})], specs=["libanswer"],

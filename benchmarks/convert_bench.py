@@ -4,7 +4,7 @@
 Three ways of turning the same package into a zip are timed, each in a fresh
 subprocess so that its peak RSS is its own:
 
-* ``convert``: ``condawheel.convert.convert()``, the real thing.
+* ``convert``: ``condawheel.conversion.core.convert()``, the real thing.
 * ``copy-limit``: the payload members streamed from the archive with
   conda-package-streaming straight into a zip with the same compression and 1 MiB
   chunks, with no hashing and no transformation. ``convert`` cannot be faster than
@@ -43,7 +43,7 @@ from typing import IO, Any, BinaryIO
 
 MIB = 1024 * 1024
 CHUNK = 1024 * 1024
-#: What condawheel.writer uses (zlib's default level, as `wheel pack` too).
+#: What condawheel.wheel.writer uses (zlib's default level, as `wheel pack` too).
 COMPRESSLEVEL = 6
 ZSTD_LEVEL = 3
 BZ2_LEVEL = 9
@@ -628,8 +628,8 @@ def _rss_now_mib() -> float | None:
 
 
 def phase_convert(package: Path, out: Path, profile: Path | None) -> dict[str, Any]:
-    from condawheel.convert import convert
-    from condawheel.plan import ConvertOptions
+    from condawheel.conversion.core import convert
+    from condawheel.conversion.plan import ConvertOptions
 
     base = _rss_now_mib()
     profiler = None
@@ -656,7 +656,7 @@ def phase_copy_limit(package: Path, out: Path) -> dict[str, Any]:
     from conda_package_streaming.package_streaming import stream_conda_component
 
     # The same compression as convert: deflate, except for what deflate cannot shrink.
-    from condawheel.writer import compression_for
+    from condawheel.wheel.writer import compression_for
 
     base = _rss_now_mib()
     dest = out / "copy-limit.zip"

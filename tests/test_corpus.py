@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from condawheel.binaries import BinaryFormat, BinaryReadError, read_binary, sniff
-from condawheel.convert import convert, inspect_package
+from condawheel.cli.report import report
+from condawheel.conversion.core import convert, inspect_package
 from condawheel.exceptions import BadInputError
-from condawheel.report import report
 from paths import CORPUS
 from validator import install_wheel, validate_wheel
 

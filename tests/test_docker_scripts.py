@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from condawheel.cibuildwheel import PYTHONS
+from condawheel.building.cibuildwheel import PYTHONS
+from paths import REPO
 
-DOCKER = Path(__file__).resolve().parent.parent / "docker"
+DOCKER = REPO / "docker"
 SCRIPTS = sorted(
     p for p in DOCKER.iterdir() if p.is_file() and p.read_bytes().startswith(b"#!/usr/bin/env bash")
 )

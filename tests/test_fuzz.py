@@ -7,7 +7,7 @@ seconds. The corpus is fixed (hypothesis, derandomized): the suite runs the same
 5,000 inputs every time; CONDAWHEEL_FUZZ_EXAMPLES asks for more (or fewer), and
 CONDAWHEEL_FUZZ_REPORT names a JSON file to receive the figures.
 
-Runs in-process through ``condawheel.cli.main`` (a subprocess per input would cost
+Runs in-process through ``condawheel.cli.main.main`` (a subprocess per input would cost
 more than the conversion), with ``-v`` so that an internal error surfaces as the
 exception itself.
 """
@@ -41,7 +41,7 @@ from hypothesis import strategies as st
 from packaging.utils import canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from condawheel import cli
+from condawheel.cli import main as cli
 from fuzz_mutants import Parts, built_seeds, corpus_seeds, mutant, parts_of
 
 EXAMPLES = int(os.environ.get("CONDAWHEEL_FUZZ_EXAMPLES", "5000"))

@@ -12,12 +12,13 @@ import importlib.metadata
 import sys
 import tomllib
 from collections.abc import Iterator
-from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import REPO
+
+ROOT = REPO
 SOURCE = ROOT / "src" / "condawheel"
 
 

@@ -1,3 +1,3 @@
-from condawheel.cli import main
+from condawheel.cli.main import main
 
 raise SystemExit(main())

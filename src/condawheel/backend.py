@@ -36,11 +36,11 @@ from typing import Any, ParamSpec, TypeVar
 
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from condawheel.build import build
+from condawheel.building.core import build
+from condawheel.building.recipes import BuildOptions, build_options
+from condawheel.building.sdist import write_sdist
 from condawheel.config import load_config
 from condawheel.exceptions import CondawheelError, ConfigurationError
-from condawheel.recipes import BuildOptions, build_options
-from condawheel.sdist import write_sdist
 
 __all__ = [
     "build_sdist",

@@ -162,3 +162,7 @@ class CountingReader:
 def counting_reader() -> Callable[[BinaryIO], CountingReader]:
     """Wrap a file object so that a test can see how many bytes a reader pulled from it."""
     return CountingReader
+
+
+# The session's Mach-O files (zig-built), for the signing and patcher tests.
+from macho_signing import build_macho_files  # noqa: E402, F401

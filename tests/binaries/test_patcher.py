@@ -1,8 +1,8 @@
 """The edit queue, and apply_edits on ELF, Mach-O and PE files built in the session.
 
-ELF files come from gcc (tests/compilers.py) and are patched with patchelf;
+ELF files come from gcc (tests/support/compilers.py) and are patched with patchelf;
 the result is re-read with condawheel's readers, cross-checked with binutils'
-``readelf -d`` and run. Mach-O and PE files come from zig (tests/compilers.py);
+``readelf -d`` and run. Mach-O and PE files come from zig (tests/support/compilers.py);
 test_codesign.py holds the Mach-O fixture and the signature oracle.
 """
 
@@ -19,12 +19,6 @@ from pathlib import Path
 
 import pefile
 import pytest
-from test_codesign import (
-    LIBSYSTEM,
-    build_macho_files,  # noqa: F401 (the macho_files fixture, shared)
-    fat_slices,
-    verify_adhoc_signature,
-)
 
 from compilers import (
     compile_executable,
@@ -46,6 +40,7 @@ from condawheel.binaries import (
     read_elf,
 )
 from condawheel.exceptions import BadInputError
+from macho_signing import LIBSYSTEM, fat_slices, verify_adhoc_signature
 
 # --- the queue -------------------------------------------------------------------------
 

@@ -38,7 +38,7 @@ from channel import convert_samples, create_environment, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
 from condaenv import PY, add_python, add_record, make_env, run_python, site_packages, snapshot
-from condawheel.simple_index import JSON_CONTENT_TYPE
+from condawheel.publishing.static_index import JSON_CONTENT_TYPE
 from servers import free_port, isolated_pip
 from wheelmaker import make_wheel
 

@@ -32,7 +32,7 @@ from condaenv import (
     site_packages,
     snapshot,
 )
-from condawheel.convert import convert
+from condawheel.conversion.core import convert
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="linux environments")
 

@@ -23,8 +23,8 @@ from channel import create_environment, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
 from condaenv import add_python, run_python
-from condawheel.convert import convert
-from condawheel.plan import ConvertOptions
+from condawheel.conversion.core import convert
+from condawheel.conversion.plan import ConvertOptions
 from servers import isolated_pip, pypiserver
 from validator import validate_wheel
 

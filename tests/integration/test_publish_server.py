@@ -25,8 +25,8 @@ import pytest
 from channel import convert_samples, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
-from condawheel.convert import convert
-from condawheel.plan import ConvertOptions
+from condawheel.conversion.core import convert
+from condawheel.conversion.plan import ConvertOptions
 from servers import free_port, pypiserver, serve
 from validator import validate_wheel
 

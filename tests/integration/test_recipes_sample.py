@@ -18,8 +18,8 @@ from rattler import Subdir
 
 from channel import RECIPES, create_environment, find_package, sample_channel
 from compilers import requires_gcc
-from condawheel.convert import ConvertResult, convert
-from condawheel.plan import ConvertOptions
+from condawheel.conversion.core import ConvertResult, convert
+from condawheel.conversion.plan import ConvertOptions
 from validator import WheelReport, install_into_prefix, validate_wheel
 
 pytestmark = [

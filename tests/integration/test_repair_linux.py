@@ -14,7 +14,7 @@ import pytest
 
 from compilers import compile_python_extension, compile_shared_library, requires_gcc
 from condawheel.binaries import read_binary
-from condawheel.repair import RepairOptions, repair
+from condawheel.conversion.repair import RepairOptions, repair
 from validator import install_into_prefix, run_in_site, validate_wheel
 from wheelmaker import make_wheel
 

@@ -1,7 +1,7 @@
 """`condawheel repair` on macOS and Windows wheels that delocate and delvewheel repaired.
 
 The wheels are assembled here around binaries that zig builds in the session (see
-tests/compilers.py): an arm64 extension
+tests/support/compilers.py): an arm64 extension
 that loads ``@loader_path/.dylibs/libfoo.1.dylib`` as delocate leaves it, and a
 ``.pyd`` that imports delvewheel's ``foo-<32 hex>.dll`` from ``fastfoo.libs/``,
 with delvewheel's own patch in ``__init__.py``. The environment is a folder of
@@ -21,13 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from binaries.test_codesign import LIBSYSTEM, verify_adhoc_signature
 from builders import CondaPackageBuilder
 from clirun import one_line, run_cli
 from compilers import MACOS_ARM64 as ARM64
 from compilers import compile_macho, compile_pe
 from condawheel.binaries import read_binary, read_pe
-from condawheel.repair import RepairOptions, repair
+from condawheel.conversion.repair import RepairOptions, repair
+from macho_signing import LIBSYSTEM, verify_adhoc_signature
 from validator import validate_wheel
 
 DIST_INFO = "fastfoo-1.0.dist-info"

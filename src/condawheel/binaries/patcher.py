@@ -24,6 +24,7 @@ import pefile
 
 from condawheel.binaries import codesign
 from condawheel.binaries.model import BinaryFormat, BinaryInfo, BinaryReadError
+from condawheel.binaries.read import read_binary
 from condawheel.exceptions import BadInputError
 
 __all__ = ["BinaryEditError", "BinaryEdits", "Edit", "EditKind", "apply_edits"]
@@ -143,9 +144,6 @@ def apply_edits(path: Path, edits: Sequence[Edit], fmt: BinaryFormat | None = No
 
 
 def _read(path: Path, source: Path, fmt: BinaryFormat | None) -> BinaryInfo:
-    # Imported here: the package's __init__ imports this module before defining it.
-    from condawheel.binaries import read_binary
-
     try:
         with source.open("rb") as f:
             return read_binary(f, fmt)

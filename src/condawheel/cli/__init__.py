@@ -1,0 +1,3 @@
+"""The command line: parse, call the library, print results and one-line errors, map errors to
+exit codes.
+"""

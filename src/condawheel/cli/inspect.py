@@ -1,0 +1,150 @@
+"""`condawheel inspect`: what convert would do with a package, or repair with a wheel."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from condawheel.cli.options import add_convert_arguments, convert_options, expand_packages
+from condawheel.exceptions import CondawheelError
+from condawheel.quoting import one_line
+
+if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
+    from condawheel.conda.known import KnownPackages
+
+_HELP = """\
+Show what `condawheel convert` would do with a package, and why: the wheel's
+name and tags and where each came from, where the files go, the binaries and
+the libraries they need, how each conda dependency becomes wheel metadata, and
+every warning. Given a wheel, show what `condawheel repair` would do with it: the
+libraries each binary needs and who provides them (the conda environment of --with,
+else $CONDA_PREFIX), the vendored copies it would remove, the Requires-External it
+would add and the tag it would give. Nothing is written.
+
+examples:
+  condawheel inspect foo-1.2-py312h1234_0.conda
+  condawheel inspect foo-1.2-py312h1234_0.conda --with $CONDA_PREFIX --json
+  condawheel inspect dist/foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl --with $CONDA_PREFIX
+"""
+
+
+def configure_parser(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "inspect",
+        description=_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_convert_arguments(
+        parser, what=".conda or .tar.bz2 files, folders holding them, or wheels (.whl)"
+    )
+    parser.set_defaults(execute=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    """Report on each package in turn, going on past a broken one as `convert` does;
+    with --json, one JSON object per line (a report, or the error)."""
+    from condawheel.cli.report import repair_report, report
+    from condawheel.conda.known import KnownPackages
+    from condawheel.conversion.core import inspect_package
+    from condawheel.conversion.repair import RepairOptions, inspect_wheel
+
+    options = convert_options(args)
+    known: KnownPackages | None = None  # read once, and only when a package needs it
+    wheel_options = RepairOptions(
+        with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
+    )
+    exit_code = 0
+    shown = 0
+    for path in expand_packages(args.packages):
+        is_wheel = path.name.endswith(".whl")
+        if known is None and not is_wheel:
+            known = KnownPackages.load(options.with_sources)
+        try:
+            if is_wheel:
+                data = repair_report(inspect_wheel(path, wheel_options))
+            else:
+                assert known is not None
+                data = report(inspect_package(path, options, known=known))
+        except CondawheelError as exc:
+            exit_code = max(exit_code, exc.exit_code)
+            if args.json:
+                _emit({"input": str(path), "error": one_line(str(exc)), "exit_code": exc.exit_code})
+            else:
+                print(f"condawheel: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+            continue
+        if args.json:
+            _emit(data)
+        else:
+            print(("\n" if shown else "") + (render_wheel(data) if is_wheel else render(data)))
+        shown += 1
+    return exit_code
+
+
+def _emit(obj: dict[str, Any]) -> None:
+    print(json.dumps(obj, sort_keys=True), flush=True)
+
+
+def render_wheel(data: dict[str, Any]) -> str:
+    lines = [
+        f"{data['input']}",
+        f"  repaired as    {data['wheel']}",
+        f"  tag            {data['tag']}",
+    ]
+    if data["removed"]:
+        lines.append("  vendored       " + ", ".join(data["removed"]) + " (removed)")
+    if data["requires_external"]:
+        lines.append("  declares       " + ", ".join(data["requires_external"]))
+    lines.append("  libraries")
+    for use in data["libraries"]:
+        detail = f": {use['detail']}" if use["detail"] else ""
+        lines.append(f"    {use['binary']} needs {use['needs']}: {use['satisfied_by']}{detail}")
+    lines += [f"  note: {n}" for n in data["notes"]]
+    lines += [f"  warning: {w}" for w in data["warnings"]]
+    return "\n".join(lines)
+
+
+def render(data: dict[str, Any]) -> str:
+    package, tags, files = data["package"], data["tags"], data["files"]
+    lines = [
+        f"{data['input']}",
+        f"  conda package  {package['name']} {package['version']} {package['build']}"
+        f" ({package['subdir']}, noarch: {package['noarch']})",
+        f"  wheel          {data['wheel']}",
+        "  tags           " + tags["tag"],
+        *(f"                 {reason}" for reason in tags["reasons"]),
+        f"  files          {files['total']}: "
+        + ", ".join(f"{n} to {scheme}" for scheme, n in files["by_scheme"].items()),
+    ]
+    if files["metadata_basis"]:
+        lines.append(f"  metadata       kept from {files['metadata_basis']}")
+    if files["prefix_placeholders"]:
+        lines.append(
+            f"  placeholders   {len(files['prefix_placeholders'])} file(s) hold the "
+            "build prefix (listed in conda/prefix.json)"
+        )
+    if data["binaries"]:
+        lines.append("  binaries")
+        for binary in data["binaries"]:
+            floor = binary["glibc_floor"] or binary["macos_floor"]
+            lines.append(
+                f"    {binary['path']} ({binary['format']} {binary['arch']}"
+                + (f", needs {floor}" if floor else "")
+                + ")"
+            )
+            for use in data["libraries"]:
+                if use["binary"] == binary["path"]:
+                    by = use["satisfied_by"] + (f": {use['detail']}" if use["detail"] else "")
+                    lines.append(f"      needs {use['needs']:<28} {by}")
+    if data["dependencies"]:
+        lines.append("  dependencies")
+        for dep in data["dependencies"]:
+            target = dep["requirement"] or "-"
+            lines.append(f"    {dep['conda']:<32} -> {dep['kind']}: {target}")
+            lines.append(f"    {'':<32}    ({dep['reason']})")
+    for note in [*data["notes"], *files["notes"]]:
+        lines.append(f"  note: {note}")
+    for warning in data["warnings"]:
+        lines.append(f"  warning: {warning}")
+    return "\n".join(lines)

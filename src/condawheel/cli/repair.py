@@ -1,0 +1,89 @@
+"""`condawheel repair`: a built wheel becomes a conda-tagged wheel using conda's libraries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+_HELP = """\
+Repair a wheel built inside a conda environment, or one that auditwheel, delocate
+or delvewheel already repaired, so that it uses the environment's libraries:
+vendored copies of libraries a conda package provides are removed, the binaries
+that used them are patched to find the provider's copy under the environment's
+lib/, each provider is declared as Requires-External (pinned by its run_exports),
+and the wheel gets a conda platform tag. Exactly one wheel is written to -w, as
+cibuildwheel's repair-wheel-command expects.
+
+examples:
+  condawheel repair dist/foo-1.0-cp312-cp312-linux_x86_64.whl -w wheelhouse/
+  condawheel repair foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl -w out --with /opt/conda
+"""
+
+
+def configure_parser(commands: Any) -> None:
+    parser: argparse.ArgumentParser = commands.add_parser(
+        "repair",
+        description=_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("wheel", type=Path, metavar="WHEEL")
+    parser.add_argument(
+        "-w",
+        "--wheel-dir",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="where to write the repaired wheel",
+    )
+    parser.add_argument(
+        "--with",
+        dest="with_sources",
+        action="append",
+        type=Path,
+        metavar="PREFIX",
+        help="conda prefix, channel or packages that "
+        "provide libraries (repeatable; default: $CONDA_PREFIX, else the conda environment "
+        "of the wheel's CPython in $CONDAWHEEL_PYTHON_ROOT, default /opt/python, as in "
+        "condawheel's cibuildwheel image)",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when a library the binaries need is provided by nothing",
+    )
+    parser.add_argument(
+        "--plain-tags", action="store_true", help="standard platform tags instead of conda_* tags"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing wheel of the same name"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.set_defaults(execute=execute)
+
+
+def execute(args: argparse.Namespace) -> int:
+    # imported when the command runs, not for --help
+    from condawheel.cli.report import repair_report
+    from condawheel.conversion.repair import RepairOptions, repair
+
+    options = RepairOptions(
+        with_sources=tuple(args.with_sources or ()),
+        plain_tags=args.plain_tags,
+        strict=args.strict,
+        overwrite=args.overwrite,
+    )
+    result = repair(args.wheel, args.wheel_dir, options)
+    if args.json:
+        print(json.dumps(repair_report(result), indent=2, sort_keys=True))
+    else:
+        for warning in result.warnings:
+            print(f"condawheel: warning: {args.wheel.name}: {warning}", file=sys.stderr)
+        for removed in result.plan.remove:
+            print(f"removed vendored {removed}", file=sys.stderr)
+        for note in result.plan.notes:
+            print(note, file=sys.stderr)
+        print(result.wheel)
+    return 0

@@ -1,0 +1,113 @@
+"""What a conversion did and why, as plain data for `inspect` and `--json`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from condawheel.binaries import BinaryFormat, BinaryInfo
+from condawheel.conversion.core import ConvertResult
+from condawheel.conversion.repair import RepairResult
+from condawheel.wheel.tags import GLIBC_BASELINE
+
+
+def report(result: ConvertResult) -> dict[str, Any]:
+    plan, payload = result.plan, result.payload
+    package = plan.package
+    return {
+        "input": str(result.input),
+        "package": {
+            "name": package.name,
+            "version": package.version,
+            "build": package.build,
+            "subdir": package.subdir,
+            "noarch": package.noarch.value,
+        },
+        "wheel": result.wheel.name,
+        "distribution": {"name": plan.dist.name, "version": plan.dist.version},
+        "build_tag": plan.build_tag,
+        "tags": {
+            "tag": result.tags.tag,
+            "python": result.tags.python,
+            "abi": result.tags.abi,
+            "platform": result.tags.platform,
+            "reasons": list(result.tags.reasons),
+        },
+        "files": {
+            "total": payload.file_count,
+            "by_scheme": dict(payload.files_by_scheme),
+            "metadata_basis": plan.layout.metadata_dir,
+            "prefix_placeholders": [
+                {"path": r.path, "placeholder": r.placeholder, "mode": r.mode}
+                for r in payload.prefix_records
+            ],
+            "notes": list(payload.notes),
+        },
+        "binaries": [
+            {
+                "path": b.path,
+                "format": b.info.format.value,
+                "arch": b.info.arch,
+                "soname": b.info.soname,
+                "needed": list(b.info.needed),
+                "glibc_floor": _version(b.info.glibc_floor),
+                "macos_floor": _version(b.info.macos_floor),
+                "floor": _floor(b.info),
+            }
+            for b in payload.binaries
+        ],
+        "libraries": [
+            {
+                "binary": u.binary,
+                "needs": u.needed,
+                "satisfied_by": u.satisfaction.name.lower(),
+                "detail": u.detail,
+            }
+            for u in result.libraries.uses
+        ],
+        "dependencies": [
+            {
+                "conda": d.conda_spec,
+                "kind": d.kind.name.lower(),
+                "requirement": d.requirement,
+                "reason": d.reason,
+            }
+            for d in plan.dependencies.items
+        ],
+        "notes": [*plan.notes, *result.libraries.notes],
+        "warnings": list(result.warnings),
+    }
+
+
+def _floor(info: BinaryInfo) -> str | None:
+    """The oldest platform the binary runs on: its own need, else the baseline."""
+    if info.format is BinaryFormat.ELF:
+        return f"glibc {_version(max(info.glibc_floor or GLIBC_BASELINE, GLIBC_BASELINE))}"
+    if info.format is BinaryFormat.MACHO:
+        return f"macOS {_version(info.macos_floor)}" if info.macos_floor else None
+    return None  # Windows wheels carry no version floor in their tag
+
+
+def _version(value: tuple[int, int] | None) -> str | None:
+    return f"{value[0]}.{value[1]}" if value else None
+
+
+def repair_report(result: RepairResult) -> dict[str, Any]:
+    """What `repair` did (or, from `inspect`, would do) to a wheel, as JSON-ready data."""
+    return {
+        "input": str(result.input),
+        "wheel": str(result.wheel),
+        "tag": result.tag,
+        "removed": list(result.plan.remove),
+        "requires_external": list(result.plan.requirements),
+        "libraries": [
+            {
+                "binary": u.binary,
+                "needs": u.needed,
+                "satisfied_by": u.satisfaction.name.lower(),
+                "detail": u.detail,
+            }
+            for u in result.plan.uses
+        ],
+        "notes": list(result.plan.notes),
+        "warnings": list(result.warnings),
+    }

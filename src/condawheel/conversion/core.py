@@ -1,0 +1,195 @@
+"""`convert()`: one conda package in, one wheel out. The only module that sees every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from condawheel.conda.known import KnownPackages
+from condawheel.conda.package import CondaPackage
+from condawheel.conda.source import PackageSource
+from condawheel.conversion.dependencies import Dependencies
+from condawheel.conversion.distinfo import dist_info_files
+from condawheel.conversion.held import HeldBinaries
+from condawheel.conversion.linkage import LibraryCheck, check_libraries
+from condawheel.conversion.payload import Payload, PayloadWriter
+from condawheel.conversion.plan import ConvertOptions, Plan, make_plan
+from condawheel.conversion.tags import TagDecision, decide_tags
+from condawheel.exceptions import BadInputError
+from condawheel.quoting import quote
+from condawheel.stale import sweep
+from condawheel.wheel.writer import (
+    DiscardingWriter,
+    Sink,
+    WheelWriter,
+    ensure_output_dir,
+    zip_timestamp,
+)
+
+ProgressCallback = Callable[[int], None]
+#: The longest file name common file systems take, in bytes.
+_MAX_FILE_NAME = 255
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConvertResult:
+    """What a conversion did: the wheel written (or that would be), and why."""
+
+    input: Path
+    wheel: Path
+    plan: Plan
+    tags: TagDecision
+    payload: Payload
+    libraries: LibraryCheck = field(default_factory=LibraryCheck)
+    metadata_warnings: tuple[str, ...] = ()
+
+    @property
+    def package(self) -> CondaPackage:
+        return self.plan.package
+
+    @property
+    def dependencies(self) -> Dependencies:
+        return self.plan.dependencies
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        prefix_warning = (
+            (
+                f"{len(self.payload.prefix_records)} file(s) hold the conda build prefix; "
+                "`condawheel install` rewrites it, plain pip leaves it unreplaced",
+            )
+            if self.payload.prefix_records
+            else ()
+        )
+        return (
+            *self.plan.warnings,
+            *self.tags.warnings,
+            *self.dependencies.warnings,
+            *self.payload.warnings,
+            *self.libraries.unsatisfied,
+            *self.metadata_warnings,
+            *prefix_warning,
+        )
+
+
+def convert(
+    package: Path,
+    out_dir: Path,
+    options: ConvertOptions | None = None,
+    *,
+    known: KnownPackages | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ConvertResult:
+    """Convert the conda package at ``package`` into a wheel in ``out_dir``.
+
+    ``known`` are the dependency packages (``options.with_sources`` loaded), so that a
+    batch of conversions reads them once. Raises CondawheelError subclasses; on error
+    nothing is left in ``out_dir``.
+    """
+    options = options or ConvertOptions()
+    source, plan, known = _prepare(package, options, known, on_progress)
+    ensure_output_dir(out_dir)
+    sweep(out_dir)
+    with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
+        result = _write(package, source, plan, writer, options, known)
+        wheel = out_dir / result.wheel.name
+        writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite, label=package.name)
+    return replace(result, wheel=wheel)
+
+
+def inspect_package(
+    package: Path,
+    options: ConvertOptions | None = None,
+    *,
+    known: KnownPackages | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ConvertResult:
+    """Everything `convert` would do, and why, without writing a wheel."""
+    options = options or ConvertOptions()
+    source, plan, known = _prepare(package, options, known, on_progress)
+    return _write(package, source, plan, DiscardingWriter(), options, known)
+
+
+def _prepare(
+    package: Path,
+    options: ConvertOptions,
+    known: KnownPackages | None,
+    on_progress: ProgressCallback | None,
+) -> tuple[PackageSource, Plan, KnownPackages]:
+    source = PackageSource(package, on_read=on_progress)
+    model = CondaPackage.from_info(source.label, source.read_info())
+    if known is None:
+        known = KnownPackages.load(options.with_sources)
+    return source, make_plan(model, options, known), known
+
+
+def _write(
+    package: Path,
+    source: PackageSource,
+    plan: Plan,
+    sink: Sink,
+    options: ConvertOptions,
+    known: KnownPackages,
+) -> ConvertResult:
+    """Stream the payload, decide the tags, write the dist-info: all but the rename."""
+    with HeldBinaries() as held:
+        payload_writer = PayloadWriter(plan, sink, held)
+        payload = payload_writer.run(source)
+        plan = payload_writer.plan  # with any `info/` files met after the payload began
+        libraries = check_libraries(plan, payload.binaries, known)
+        if options.strict and libraries.unsatisfied:
+            raise BadInputError(
+                f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
+                "environment that provides it, or declare the dependency that does"
+            )
+        cleared = held.write(
+            sink,
+            remove=frozenset(libraries.remove),
+            edits=libraries.edits,
+            placeholders={r.path: r.placeholder for r in payload.prefix_records},
+        )
+    payload = payload.without(libraries.remove).without_placeholders(cleared)
+    plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
+    tags = decide_tags(
+        plan.package,
+        plan.dependencies,
+        payload.binaries,
+        payload.root_files,
+        plain=options.plain_tags,
+    )
+    dist_info = dist_info_files(plan, payload, tags)
+    for name, data in dist_info.files.items():
+        sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
+    return ConvertResult(
+        input=package,
+        wheel=Path(wheel_filename(plan, tags)),
+        plan=plan,
+        tags=tags,
+        payload=payload,
+        libraries=libraries,
+        metadata_warnings=dist_info.warnings,
+    )
+
+
+def wheel_filename(plan: Plan, tags: TagDecision) -> str:
+    """The wheel's file name; BadInputError if the package's name, version or build
+    cannot make one that installers parse and file systems take."""
+    name = f"{plan.dist.stem}-{plan.build_tag}-{tags.tag}.whl"
+    try:
+        parse_wheel_filename(name)
+    except InvalidWheelFilename as exc:
+        raise BadInputError(
+            f"{plan.package.filename}: the wheel name {quote(name)} would not be valid "
+            f"({quote(str(exc), 100)[1:-1]}): the package's name, version or build string "
+            "is malformed; rebuild it, or pass --version"
+        ) from None
+    if len(name.encode()) > _MAX_FILE_NAME:
+        raise BadInputError(
+            f"{plan.package.filename}: the wheel name would be {len(name.encode())} bytes "
+            f"long, more than a file name can hold ({_MAX_FILE_NAME}); rebuild the package "
+            "with a shorter name or build string"
+        )
+    return name

@@ -1,0 +1,262 @@
+"""`repair()`: a wheel built against a conda environment becomes a conda-tagged wheel
+that uses the environment's libraries instead of vendored copies."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from condawheel.binaries import BinaryInfo, BinaryReadError, read_binary, sniff
+from condawheel.binaries.patcher import apply_edits
+from condawheel.conda.known import KnownPackages
+from condawheel.conversion.metadata import add_requires_external, retag_wheel_file
+from condawheel.conversion.tags import FoundBinary, platform_tag
+from condawheel.exceptions import BadInputError, NothingToDoError
+from condawheel.libraries.devendor import DevendorPlan, Satisfaction, plan_devendoring
+from condawheel.libraries.providers import LibraryIndex
+from condawheel.wheel.reader import WheelInput
+from condawheel.wheel.tags import subdir_for_platform_tag
+from condawheel.wheel.verify import read_verified
+from condawheel.wheel.writer import WheelWriter, ensure_output_dir, zip_timestamp
+
+# delvewheel writes its patch with the file's own line endings.
+_DELVEWHEEL_PATCH = re.compile(
+    rb"(\r?\n)?# start delvewheel patch\r?\n.*?# end delvewheel patch(\r?\n)", re.DOTALL
+)
+_PE_NAMES = (".pyd", ".dll", ".exe")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairOptions:
+    #: Conda prefixes, channels or packages that provide libraries; default: see
+    #: ``default_sources``.
+    with_sources: tuple[Path, ...] = ()
+    plain_tags: bool = False
+    #: An unsatisfied library is an error instead of a warning.
+    strict: bool = False
+    overwrite: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RepairResult:
+    input: Path
+    wheel: Path
+    tag: str
+    plan: DevendorPlan
+    warnings: tuple[str, ...]
+
+
+#: Where cibuildwheel's images keep one environment per CPython, as ``cpXY-cpXY``.
+PYTHON_ROOT_VARIABLE = "CONDAWHEEL_PYTHON_ROOT"
+DEFAULT_PYTHON_ROOT = "/opt/python"
+
+
+def default_sources(wheel: Path) -> tuple[Path, ...]:
+    """The active conda environment; else the conda environment of the wheel's CPython
+    under $CONDAWHEEL_PYTHON_ROOT (default /opt/python), as condawheel's cibuildwheel
+    image lays them out: cibuildwheel runs the repair command with none activated."""
+    prefix = os.environ.get("CONDA_PREFIX")
+    if prefix:
+        return (Path(prefix),)
+    try:
+        interpreters = {tag.interpreter for tag in parse_wheel_filename(wheel.name)[3]}
+    except InvalidWheelFilename:
+        return ()  # repair() reports the bad name
+    root = Path(os.environ.get(PYTHON_ROOT_VARIABLE) or DEFAULT_PYTHON_ROOT)
+    envs = [root / f"{i}-{i}" for i in sorted(interpreters) if i.startswith("cp")]
+    return tuple(env for env in envs if (env / "conda-meta").is_dir())[:1]
+
+
+def repair(wheel: Path, out_dir: Path, options: RepairOptions | None = None) -> RepairResult:
+    """Repair ``wheel`` into ``out_dir``; the input is never modified."""
+    options = options or RepairOptions()
+    return _run(wheel, out_dir, options, options.with_sources or default_sources(wheel))
+
+
+def inspect_wheel(wheel: Path, options: RepairOptions | None = None) -> RepairResult:
+    """Everything `repair` would do, and why, without writing a wheel. Without a conda
+    environment to check against, every library the platform lacks is unsatisfied."""
+    options = options or RepairOptions()
+    return _run(wheel, None, options, options.with_sources or default_sources(wheel))
+
+
+def _run(
+    wheel: Path, out_dir: Path | None, options: RepairOptions, sources: tuple[Path, ...]
+) -> RepairResult:
+    with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
+        read_verified(source)  # RECORD, METADATA, WHEEL: hostile input, checked first
+        # A wheel without binaries (py3-none-any) has nothing to repair, whatever its tag.
+        binaries = _extract_binaries(source, Path(scratch))
+        if not binaries:
+            raise NothingToDoError(
+                f"{wheel.name}: holds no binaries, so there is nothing to repair"
+            )
+        subdir = _subdir(source)
+        if out_dir is not None and not sources:
+            raise BadInputError(
+                f"{wheel.name}: no conda environment to repair against: activate one or "
+                "pass --with PREFIX"
+            )
+        index = LibraryIndex.from_known(KnownPackages.load(sources))
+        plan = plan_devendoring(
+            {name: info for name, (_, info) in binaries.items()},
+            index=index,
+            declared=(),
+            platform=subdir.partition("-")[0],
+            installed_root=_installed_root(source, subdir),
+            prefixes=_environment_paths(sources),
+        )
+        unsatisfied = [u for u in plan.uses if u.satisfaction is Satisfaction.UNSATISFIED]
+        if options.strict and unsatisfied:
+            first = unsatisfied[0]
+            raise BadInputError(
+                f"{wheel.name}: {first.binary} needs {first.needed}, which nothing provides "
+                "(--strict); pass --with the conda environment that has it"
+            )
+        # Applied to scratch copies even for inspect: the tag is read from the edited files.
+        for name in plan.edits.files():
+            apply_edits(binaries[name][0], plan.edits.for_file(name))
+        kept = {n: b for n, b in binaries.items() if n not in plan.remove}
+        found = [
+            FoundBinary(path=n, in_root=True, info=_reread(n, p)) for n, (p, _) in kept.items()
+        ]
+        tag, _, mismatches = platform_tag(subdir, found, plain=options.plain_tags)
+        result_name = _retagged_name(source, tag)
+        if out_dir is not None:
+            ensure_output_dir(out_dir)
+            _write(source, out_dir / result_name, plan, kept, tag, options)
+    return RepairResult(
+        input=wheel,
+        wheel=(out_dir / result_name) if out_dir is not None else Path(result_name),
+        tag=tag,
+        plan=plan,
+        warnings=(*plan.warnings, *mismatches),
+    )
+
+
+def _environment_paths(sources: tuple[Path, ...]) -> tuple[str, ...]:
+    """The conda environments among ``sources``, as the build may have named them: a
+    search path entry inside one becomes relative, since it is the environment's."""
+    found: list[str] = []
+    for source in sources:
+        if (source / "conda-meta").is_dir():
+            found += [str(source.absolute()), str(source.resolve())]
+    return tuple(dict.fromkeys(found))
+
+
+def _subdir(source: WheelInput) -> str:
+    platforms = source.name.platforms
+    subdirs = {subdir_for_platform_tag(p) for p in platforms}
+    if len(subdirs) != 1 or None in subdirs:
+        raise BadInputError(
+            f"{source.label}: platform tag {'.'.join(platforms)} is not one conda builds "
+            "for (a glibc Linux, macOS or Windows tag); repair a wheel built for one platform"
+        )
+    return str(subdirs.pop())
+
+
+def _installed_root(source: WheelInput, subdir: str) -> str:
+    """Where the wheel root lands, relative to the environment prefix."""
+    if subdir.startswith("win-"):
+        return "Lib/site-packages"
+    version = re.search(r"(?:cp|py)(\d)(\d*)", source.name.python)
+    if not version:
+        raise BadInputError(
+            f"{source.label}: python tag {source.name.python} names no Python version, "
+            "so where its files install is unknown"
+        )
+    # A py3 wheel installs under whichever lib/python3.X: only the folder's depth
+    # matters here, to reach the prefix's lib/ from the wheel root.
+    minor = version.group(2) or "X"
+    return f"lib/python{version.group(1)}.{minor}/site-packages"
+
+
+def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path, BinaryInfo]]:
+    """Copy every binary of the wheel to ``scratch`` (to read, and maybe edit)."""
+    found: dict[str, tuple[Path, BinaryInfo]] = {}
+    for number, member in enumerate(sorted(source.names)):
+        chunks = source.open(member)
+        head = next(chunks, b"")
+        fmt = sniff(head)
+        if fmt is None:
+            continue
+        # The file keeps its own name: a re-signed Mach-O takes it as its identifier.
+        path = scratch / str(number) / Path(member).name
+        path.parent.mkdir()
+        with path.open("wb") as out:
+            out.write(head)
+            for chunk in chunks:
+                out.write(chunk)
+        with path.open("rb") as stream:
+            try:
+                found[member] = (path, read_binary(stream, fmt))
+            except BinaryReadError as exc:
+                # "MZ" starts many files that are not PE; one named like a DLL must be.
+                if fmt.value != "pe" or member.lower().endswith(_PE_NAMES):
+                    raise BadInputError(f"{source.label}: {member}: {exc}") from None
+    return found
+
+
+def _reread(name: str, path: Path) -> BinaryInfo:
+    with path.open("rb") as stream:
+        try:
+            return read_binary(stream)
+        except BinaryReadError as exc:
+            raise BadInputError(f"{name}: unreadable after editing: {exc}") from None
+
+
+def _retagged_name(source: WheelInput, platform: str) -> str:
+    parts = source.label.removesuffix(".whl").split("-")
+    parts[-1] = platform
+    return "-".join(parts) + ".whl"
+
+
+def _write(
+    source: WheelInput,
+    destination: Path,
+    plan: DevendorPlan,
+    binaries: Mapping[str, tuple[Path, BinaryInfo]],
+    platform: str,
+    options: RepairOptions,
+) -> None:
+    removed = set(plan.remove)
+    # A folder of copies is gone only when no binary is left in it; then delvewheel's
+    # load-order file and its __init__ patch, which point at the folder, go too.
+    left = {name.rpartition("/")[0] for name in binaries}
+    emptied = {name.rpartition("/")[0] for name in removed} - left
+    tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    date_time = zip_timestamp(None) if epoch else source.date_time()
+    with WheelWriter(destination.parent, date_time=date_time) as writer:
+        for member in sorted(source.names):
+            if member in removed or member == f"{source.dist_info}/RECORD":
+                continue
+            directory, _, base = member.rpartition("/")
+            if base.startswith(".load-order-") and directory in emptied:
+                continue  # delvewheel's list of the DLLs just removed
+            if member == f"{source.dist_info}/DELVEWHEEL" and emptied:
+                continue  # delvewheel's record of what it vendored
+            executable = source.is_executable(member)
+            if member in binaries:
+                with binaries[member][0].open("rb") as stream:
+                    writer.write_stream(member, stream, executable=executable)
+            elif member == f"{source.dist_info}/METADATA":
+                data = add_requires_external(source.read(member), plan.requirements)
+                writer.write_bytes(member, data)
+            elif member == f"{source.dist_info}/WHEEL":
+                writer.write_bytes(member, retag_wheel_file(source.read(member), tags))
+            elif base == "__init__.py" and emptied:
+                text = _DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", source.read(member))
+                writer.write_bytes(member, text)
+            else:
+                with source.stream(member) as stream:
+                    writer.write_stream(member, stream, executable=executable)
+        writer.finish(
+            source.dist_info, destination, overwrite=options.overwrite, label=source.label
+        )

@@ -1,0 +1,3 @@
+"""Which shared library each conda package provides, what the platform provides, and de-
+vendoring decisions.
+"""

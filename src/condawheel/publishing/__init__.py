@@ -1,0 +1,1 @@
+"""Publishing wheels: to a package index over its upload API, or as a static simple index."""

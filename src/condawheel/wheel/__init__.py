@@ -1,0 +1,3 @@
+"""Wheels as files: writing, reading, verifying and checking them, the conda platform tag
+codec, and prefix.json.
+"""

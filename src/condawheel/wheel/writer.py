@@ -1,0 +1,312 @@
+"""Writing a wheel: deterministic zip entries, RECORD, and an atomic rename at the end."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import os
+import stat
+import sys
+import tempfile
+import time
+import zipfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol
+
+from condawheel.exceptions import BadInputError
+from condawheel.stale import PART_SUFFIX, part_prefix
+from condawheel.streams import Readable
+from condawheel.wheel.zip_order import canonical_order, order_key, reorder
+
+CHUNK = 1024 * 1024
+#: zlib's default level: the usual trade-off, and what `wheel pack` uses.
+COMPRESSLEVEL = 6
+_EPOCH_1980 = 315532800
+#: 2107-12-31 23:59:58, the last time a zip entry can hold.
+_LAST_ZIP_SECOND = 4354819198
+
+
+#: Python 3.13 renamed ZipInfo's private level attribute.
+_LEVEL_ATTRIBUTE = "compress_level" if sys.version_info >= (3, 13) else "_compresslevel"
+#: A first chunk at least this large decides whether deflate is worth it.
+_SAMPLE_BYTES = 256 * 1024
+#: Deflate only what it shrinks by at least this much.
+_WORTH_IT = 0.95
+
+
+def compression_for(first_chunk: bytes) -> int:
+    """ZIP_DEFLATED, or ZIP_STORED for data deflate cannot shrink (already compressed
+    or random), judged on the first chunk: deflating it would cost most of the time
+    of a conversion and save nothing. A pure function of the bytes, so output stays
+    deterministic."""
+    if len(first_chunk) < _SAMPLE_BYTES:
+        return zipfile.ZIP_DEFLATED
+    sample = first_chunk[:_SAMPLE_BYTES]
+    shrunk = len(zlib.compress(sample, 1))
+    return zipfile.ZIP_DEFLATED if shrunk < _WORTH_IT * len(sample) else zipfile.ZIP_STORED
+
+
+def _read_sample(stream: Readable) -> bytes:
+    """A first chunk large enough for compression_for to judge, however the stream
+    hands out its bytes."""
+    chunk = stream.read(CHUNK)
+    while chunk and len(chunk) < _SAMPLE_BYTES:
+        more = stream.read(CHUNK)
+        if not more:
+            break
+        chunk += more
+    return chunk
+
+
+@dataclass(frozen=True, slots=True)
+class RecordEntry:
+    path: str
+    sha256: str
+    size: int
+
+    @property
+    def hash_field(self) -> str:
+        digest = base64.urlsafe_b64encode(bytes.fromhex(self.sha256)).rstrip(b"=").decode()
+        return f"sha256={digest}"
+
+
+class Sink(Protocol):
+    """Where payload files go: a `WheelWriter`, or a `DiscardingWriter` for inspect."""
+
+    def has(self, arcname: str) -> bool: ...
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
+    ) -> RecordEntry: ...
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
+    def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
+
+
+def zip_timestamp(package_timestamp_ms: int | None) -> tuple[int, int, int, int, int, int]:
+    """SOURCE_DATE_EPOCH if set, else the package's own timestamp, else 1980-01-01."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        seconds = int(epoch)
+    elif package_timestamp_ms:
+        seconds = (
+            package_timestamp_ms // 1000 if package_timestamp_ms > 10**11 else package_timestamp_ms
+        )
+    else:
+        seconds = _EPOCH_1980
+    return time.gmtime(min(max(seconds, _EPOCH_1980), _LAST_ZIP_SECOND))[:6]
+
+
+class WheelWriter:
+    """Streams entries into a temporary file next to the destination, then renames.
+
+    Entries get a fixed timestamp, normalised permissions and fixed compression, so
+    the same input gives the same bytes. Used as a context manager: leaving it by an
+    exception removes the temporary file.
+    """
+
+    def __init__(self, out_dir: Path, *, date_time: tuple[int, int, int, int, int, int]) -> None:
+        self.out_dir = out_dir
+        self._date_time = date_time
+        self._records: list[RecordEntry] = []
+        fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
+        os.close(fd)
+        self._temp = Path(name)
+        self._zip = zipfile.ZipFile(
+            self._temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
+        )
+
+    def __enter__(self) -> WheelWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+
+    def _info(
+        self, arcname: str, *, executable: bool, size: int, compress_type: int
+    ) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(arcname, self._date_time)
+        info.create_system = 3  # unix, so the permission bits below are honoured
+        mode = 0o755 if executable else 0o644
+        info.external_attr = (stat.S_IFREG | mode) << 16
+        info.compress_type = compress_type
+        # ZipFile.open(ZipInfo) takes the level from the entry, not from the archive.
+        setattr(info, _LEVEL_ATTRIBUTE, COMPRESSLEVEL)
+        info.file_size = size  # lets zipfile choose zip64 up front, deterministically
+        return info
+
+    def has(self, arcname: str) -> bool:
+        return arcname in self._zip.NameToInfo
+
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+    ) -> RecordEntry:
+        chunk = _read_sample(stream)
+        info = self._info(
+            arcname, executable=executable, size=size_hint, compress_type=compression_for(chunk)
+        )
+        digest = hashlib.sha256()
+        size = 0
+        with self._zip.open(info, "w") as out:
+            while chunk:
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+                chunk = stream.read(CHUNK)
+        entry = RecordEntry(arcname, digest.hexdigest(), size)
+        self._records.append(entry)
+        return entry
+
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
+        return self.write_stream(
+            arcname, io.BytesIO(data), executable=executable, size_hint=len(data)
+        )
+
+    def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
+        """Write a second entry with the content of one already written."""
+        size = self._zip.getinfo(source).file_size
+        # zipfile cannot read and write at once: stage the copy (on disk if large).
+        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as staged:
+            with self._zip.open(source) as stream:
+                while chunk := stream.read(CHUNK):
+                    staged.write(chunk)
+            staged.seek(0)
+            return self.write_stream(arcname, staged, executable=executable, size_hint=size)
+
+    def entries(self) -> Iterator[str]:
+        return (record.path for record in self._records)
+
+    def finish(self, dist_info: str, destination: Path, *, overwrite: bool, label: str) -> Path:
+        """Write RECORD, close the archive and move it to ``destination``.
+
+        ``label`` names the input in the error raised when the wheel exists already.
+        Without ``overwrite`` the move is a hard link, which fails if the name is
+        taken: of several runs writing one wheel at once, exactly one succeeds.
+        """
+        if destination.exists() and not overwrite:
+            self.abort()
+            raise _exists(label, destination)
+        record_path = f"{dist_info}/RECORD"
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        key = order_key(dist_info)
+        for record in sorted(self._records, key=lambda r: key(r.path)):
+            writer.writerow((record.path, record.hash_field, record.size))
+        writer.writerow((record_path, "", ""))
+        data = out.getvalue().encode()
+        info = self._info(
+            record_path, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
+        )
+        with self._zip.open(info, "w") as f:
+            f.write(data)
+        self._zip.close()
+        self._put_in_order(dist_info)
+        self._temp.chmod(0o644)
+        if overwrite:
+            self._temp.replace(destination)
+            return destination
+        try:
+            os.link(self._temp, destination)
+        except FileExistsError:
+            self.abort()
+            raise _exists(label, destination) from None
+        except OSError:  # a file system without hard links: check, then rename
+            if destination.exists():
+                self.abort()
+                raise _exists(label, destination) from None
+            self._temp.replace(destination)
+        else:
+            self._temp.unlink()
+        return destination
+
+    def _put_in_order(self, dist_info: str) -> None:
+        names = [info.filename for info in self._zip.infolist()]
+        order = canonical_order(names, dist_info)
+        if order == names:
+            return
+        fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=self.out_dir)
+        os.close(fd)
+        ordered = Path(name)
+        try:
+            reorder(self._temp, ordered, order)
+        except BaseException:
+            ordered.unlink(missing_ok=True)
+            raise
+        self._temp.unlink()
+        self._temp = ordered
+
+    def abort(self) -> None:
+        self._zip.close()
+        self._temp.unlink(missing_ok=True)
+
+
+def _exists(label: str, destination: Path) -> BadInputError:
+    return BadInputError(
+        f"{label}: {destination.name} already exists in {destination.parent}: "
+        "pass --overwrite to replace it"
+    )
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """One clear error when the output folder given is a file."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BadInputError(
+            f"output folder {out_dir} is a file, not a folder: name a folder with -w "
+            "(or move the file away)"
+        )
+
+
+def ensure_output_dir(out_dir: Path) -> None:
+    """Create the output folder, with one clear error when a file is in the way."""
+    check_output_dir(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise BadInputError(
+            f"cannot create output folder {out_dir}: a file is in the way; name another "
+            "folder with -w"
+        ) from None
+    except OSError as exc:
+        raise BadInputError(f"cannot create output folder {out_dir}: {exc.strerror}") from None
+
+
+class DiscardingWriter:
+    """The writer interface, keeping nothing: what `inspect` runs convert against."""
+
+    def __init__(self) -> None:
+        self._names: dict[str, RecordEntry] = {}
+
+    def has(self, arcname: str) -> bool:
+        return arcname in self._names
+
+    def write_stream(
+        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+    ) -> RecordEntry:
+        digest = hashlib.sha256()
+        size = 0
+        while chunk := stream.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        self._names[arcname] = RecordEntry(arcname, digest.hexdigest(), size)
+        return self._names[arcname]
+
+    def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
+        return self.write_stream(arcname, io.BytesIO(data), executable=executable)
+
+    def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
+        source_entry = self._names[source]
+        self._names[arcname] = RecordEntry(arcname, source_entry.sha256, source_entry.size)
+        return self._names[arcname]
+
+    def entries(self) -> Iterator[str]:
+        return iter(self._names)

@@ -1,0 +1,44 @@
+"""A small conda-tagged wheel for the publish and index tests, valid unless told otherwise."""
+
+from __future__ import annotations
+
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from wheelmaker import record_hash
+
+NAME = "demo-1.0-3_abc-cp312-cp312-conda_linux_2_17_x86_64.whl"
+DIST_INFO = "demo-1.0.dist-info"
+METADATA = "metadata-version: 2.4\nname: demo\nversion: 1.0\n"
+WHEEL = (
+    "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\n"
+    "Tag: cp312-cp312-conda_linux_2_17_x86_64\nBuild: 3_abc\n"
+)
+
+
+def write_wheel(
+    path: Path,
+    members: Mapping[str, bytes | str] | None = None,
+    *,
+    record: str | None = None,
+    unlisted: Mapping[str, bytes] | None = None,
+) -> Path:
+    """A wheel of ``members`` (default: a valid one) with a correct RECORD, unless
+    ``record`` replaces it; ``unlisted`` members are left out of the RECORD."""
+    files = {
+        "demo/__init__.py": "ANSWER = 42\n",
+        f"{DIST_INFO}/METADATA": METADATA,
+        f"{DIST_INFO}/WHEEL": WHEEL,
+        **(members or {}),
+    }
+    data = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
+    if record is None:
+        rows = [f"{name},{record_hash(body)},{len(body)}" for name, body in data.items()]
+        record = "\n".join([*rows, f"{DIST_INFO}/RECORD,,"]) + "\n"
+    data[f"{DIST_INFO}/RECORD"] = record.encode()
+    data.update(unlisted or {})
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, body in data.items():
+            archive.writestr(name, body)
+    return path

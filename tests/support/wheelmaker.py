@@ -1,0 +1,139 @@
+"""Small, valid wheels made in code, for the index and resolver tests.
+
+Independent of ``condawheel``: a wheel here is a zip with the files given, a METADATA
+with the fields given, a WHEEL file and a RECORD with real hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import warnings
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+__all__ = ["make_wheel", "record_hash", "wheel_members", "write_wheel"]
+
+_DATE = (2024, 1, 1, 0, 0, 0)
+
+
+def record_hash(data: bytes) -> str:
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
+    return f"sha256={digest.decode()}"
+
+
+def make_wheel(
+    directory: Path,
+    name: str,
+    version: str,
+    *,
+    tag: str = "py3-none-any",
+    requires_dist: Sequence[str] = (),
+    requires_python: str | None = None,
+    files: Mapping[str, bytes | str] | None = None,
+    metadata_name: str | None = None,
+    metadata_version: str | None = None,
+) -> Path:
+    """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path.
+
+    ``metadata_name``/``metadata_version`` let METADATA disagree with the file name.
+    ``files`` default to one module named after the distribution.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = re.sub(r"[-_.]+", "_", name).lower()  # as the wheel spec names the files
+    dist_info = f"{stem}-{version}.dist-info"
+    lines = [
+        "Metadata-Version: 2.1",
+        f"Name: {metadata_name or name}",
+        f"Version: {metadata_version or version}",
+    ]
+    if requires_python is not None:
+        lines.append(f"Requires-Python: {requires_python}")
+    lines.extend(f"Requires-Dist: {requirement}" for requirement in requires_dist)
+    purelib = tag.endswith("-none-any")
+    members: dict[str, bytes] = {
+        path: data.encode() if isinstance(data, str) else data
+        for path, data in (files or {f"{stem}/__init__.py": f"NAME = {name!r}\n"}).items()
+    }
+    members[f"{dist_info}/METADATA"] = ("\n".join(lines) + "\n").encode()
+    members[f"{dist_info}/WHEEL"] = (
+        "Wheel-Version: 1.0\nGenerator: wheelmaker\n"
+        f"Root-Is-Purelib: {'true' if purelib else 'false'}\nTag: {tag}\n"
+    ).encode()
+    record = [f"{path},{record_hash(data)},{len(data)}" for path, data in members.items()]
+    record.append(f"{dist_info}/RECORD,,")
+    members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = directory / f"{stem}-{version}-{tag}.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in members.items():
+            info = zipfile.ZipInfo(member, _DATE)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return path
+
+
+def wheel_members(
+    name: str,
+    version: str,
+    files: Mapping[str, bytes | str],
+    *,
+    tag: str = "py3-none-any",
+    dist_info_files: Mapping[str, bytes | str] | None = None,
+    metadata: bytes | str | None = None,
+    wheel: bytes | str | None = None,
+) -> dict[str, bytes]:
+    """The members of a wheel, RECORD left out: ``files`` at the root (``.data/``
+    paths included), and the `.dist-info` files, any of which may be overridden."""
+    stem = re.sub(r"[-_.]+", "_", name).lower()
+    dist_info = f"{stem}-{version}.dist-info"
+    members: dict[str, bytes | str] = dict(files)
+    members[f"{dist_info}/METADATA"] = (
+        metadata
+        if metadata is not None
+        else f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    )
+    members[f"{dist_info}/WHEEL"] = (
+        wheel
+        if wheel is not None
+        else f"Wheel-Version: 1.0\nGenerator: wheelmaker\nRoot-Is-Purelib: true\nTag: {tag}\n"
+    )
+    for path, data in (dist_info_files or {}).items():
+        members[f"{dist_info}/{path}"] = data
+    return {k: v.encode() if isinstance(v, str) else v for k, v in members.items()}
+
+
+def write_wheel(
+    path: Path,
+    members: Mapping[str, bytes],
+    *,
+    record: bool = True,
+    rows: Mapping[str, str] | None = None,
+    duplicate: str | None = None,
+) -> Path:
+    """A wheel of exactly ``members``, with a true RECORD (unless ``record`` is false);
+    ``rows`` replace RECORD rows by member (``"sha256=...,12"``, or "" to leave the
+    member out); ``duplicate`` names a member written twice."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
+    out = dict(members)
+    if record:
+        lines = []
+        for member, data in members.items():
+            row = (rows or {}).get(member, f"{record_hash(data)},{len(data)}")
+            if row:
+                lines.append(f"{member},{row}")
+        lines.extend(f"{m},{r}" for m, r in (rows or {}).items() if m not in members)
+        lines.append(f"{dist_info}/RECORD,,")
+        out[f"{dist_info}/RECORD"] = ("\n".join(lines) + "\n").encode()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for member, data in out.items():
+            info = zipfile.ZipInfo(member, _DATE)
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+        if duplicate is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # zipfile warns of the duplicate name
+                archive.writestr(zipfile.ZipInfo(duplicate, _DATE), out[duplicate])
+    return path
