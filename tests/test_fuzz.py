@@ -131,7 +131,7 @@ def check_wheel(path: Path) -> None:
         metadata = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/METADATA", n)]
         assert len(metadata) == 1, metadata
         headers = email.parser.BytesHeaderParser().parsebytes(zf.read(metadata[0]))
-        assert headers.get_all("Name") and len(headers.get_all("Name")) == 1
+        assert len(headers.get_all("Name") or []) == 1
         assert canonicalize_name(headers["Name"]) == name, (headers["Name"], name)
         assert Version(headers["Version"]) == version, (headers["Version"], version)
         records = [n for n in names if re.fullmatch(r"[^/]+\.dist-info/RECORD", n)]

@@ -76,7 +76,8 @@ def _flavour(package: Path) -> str:
         if member.name == "share/flavour.txt":
             extracted = tar.extractfile(member)
             assert extracted is not None
-            return extracted.read().decode().strip()
+            data: bytes = extracted.read()
+            return data.decode().strip()
     raise AssertionError(f"{package.name} has no share/flavour.txt")
 
 

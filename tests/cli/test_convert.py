@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from channel import build_small_channel, find_package, index_channel, sample_channel
+from channel import build_small_channel, find_package, sample_channel
 from clirun import one_line, run_cli
 from compilers import requires_gcc
+from condawheel.building.recipes import index_channel
 from validator import validate_wheel
 
 PIN = ">=1.0,<2.0a0"  # libanswer's run_exports, as tests/integration/test_recipes_sample.py
@@ -50,7 +51,15 @@ def test_spec_converts_the_named_package_with_its_dependency_known(
         if (subdir / "repodata.json").is_file():
             shutil.copytree(subdir, channel / subdir.name)
     cache, out = tmp_path / "cache", tmp_path / "out"
-    args = ["convert", "--spec", "pyanswer", "--channel", channel.as_uri(), "--cache-dir", cache]
+    args: list[str | Path] = [
+        "convert",
+        "--spec",
+        "pyanswer",
+        "--channel",
+        channel.as_uri(),
+        "--cache-dir",
+        cache,
+    ]
     result = run_cli(tmp_path, *args, "-w", out, "--json", "--strict")
     assert result.returncode == 0, result.stderr
 
@@ -93,6 +102,7 @@ def test_dependencies_give_python_names(small_channel: Path, tmp_path: Path) -> 
     report = validate_wheel(Path(str(obj["wheel"])))
     assert (report.name, str(report.version)) == ("app", "1.0")
     # py-foo's own dist-info names it foo-dist: the dependency was known, not guessed.
+    assert report.metadata.requires_dist is not None
     assert [str(r) for r in report.metadata.requires_dist] == ["foo_dist>=1"]
 
     # Without it, the conversion has to guess, and says so.
@@ -241,7 +251,8 @@ def test_spec_converts_real_conda_forge_packages_from_a_corpus_channel(
     # their dependencies were downloaded (and known to the conversion), not converted
     cached = {p.name for p in (cache / "pkgs").glob("*/*")}
     assert {"libzlib-1.3.1-h4ab18f5_1.conda", "libgcc-ng-14.2.0-h69a702a_1.conda"} <= cached
-    wheels = {validate_wheel(w).name: validate_wheel(w) for w in (tmp_path / "dist").glob("*.whl")}
+    reports = [validate_wheel(w) for w in (tmp_path / "dist").glob("*.whl")]
+    wheels = {str(report.name): report for report in reports}
     assert set(wheels) == {"openssl", "libsqlite", "libexpat"}
     assert wheels["libsqlite"].metadata.requires_external == [
         "libgcc-ng (>=12)",

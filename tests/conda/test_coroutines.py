@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from builders import CondaPackageBuilder
-from channel import index_channel
 from clirun import one_line, run_cli
+from condawheel.building.recipes import index_channel
 from condawheel.conda import coroutines as rattler_run
 
 

@@ -23,8 +23,6 @@ from channel import build_small_channel, find_package, sample_channel
 from compilers import requires_gcc
 from condawheel.conda.cache import ArchiveCache
 from condawheel.conda.fetch import (
-    DEFAULT_GLIBC,
-    DEFAULT_MACOS,
     FetchRequest,
     assumed_virtual_packages,
     channel_url,
@@ -32,6 +30,7 @@ from condawheel.conda.fetch import (
     fetch,
     solve,
 )
+from condawheel.defaults import DEFAULT_GLIBC, DEFAULT_MACOS
 from condawheel.exceptions import BadInputError, ConfigurationError
 
 _CLOSED_PORT = "http://127.0.0.1:9"

@@ -11,6 +11,7 @@ import sys
 import sysconfig
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -103,7 +104,9 @@ def _extension_package(native: dict[str, Path]) -> CondaPackageBuilder:
 
 @requires_gcc
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
-def test_extension_package(native: dict[str, Path], tmp_path: Path, fmt: str) -> None:
+def test_extension_package(
+    native: dict[str, Path], tmp_path: Path, fmt: Literal["conda", "tar.bz2"]
+) -> None:
     package = _extension_package(native).build(tmp_path / "pkgs", fmt=fmt)
     result = convert(package, tmp_path / "dist")
     report = validate_wheel(result.wheel)

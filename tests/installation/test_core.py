@@ -35,6 +35,7 @@ from condawheel.conversion.core import convert
 from condawheel.exceptions import BadInputError
 from condawheel.installation.core import InstallOptions, InstallResult, install, plan_install
 from condawheel.installation.environment import CondaEnvironment
+from condawheel.wheel.prefix import replace_in_file
 
 CP = f"cp{sys.version_info.major}{sys.version_info.minor}"
 MACHINE = platform.machine()
@@ -336,7 +337,9 @@ def test_json_output(prefix: Path, wheels: dict[str, Path]) -> None:
 def _refused(prefix: Path, wheels: Sequence[Path], *extra: str, conda_prefix: bool = False) -> str:
     """Run the CLI, expect exit 2 with one line, and nothing changed in the environment."""
     before = snapshot(prefix)
-    args = [*extra, *wheels] if conda_prefix else ["--prefix", str(prefix), *extra, *wheels]
+    args: list[str | Path] = (
+        [*extra, *wheels] if conda_prefix else ["--prefix", str(prefix), *extra, *wheels]
+    )
     done = _cli(prefix.parent, *args, conda_prefix=prefix if conda_prefix else None)
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert snapshot(prefix) == before
@@ -502,7 +505,7 @@ def test_not_a_conda_environment(tmp_path: Path, wheels: dict[str, Path]) -> Non
 def _fail_on_second(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     import condawheel.installation.apply as module
 
-    real = module.replace_in_file
+    real = replace_in_file  # what apply calls, patched in its namespace below
     seen: list[Path] = []
 
     def flaky(path: Path, *args: object, **kwargs: object) -> bool:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import convert_samples, create_environment, index_channel, sample_channel
+from channel import convert_samples, create_environment, sample_channel
 from clirun import run_cli
 from compilers import requires_gcc
 from condaenv import (
@@ -32,6 +32,7 @@ from condaenv import (
     site_packages,
     snapshot,
 )
+from condawheel.building.recipes import index_channel
 from condawheel.conversion.core import convert
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="linux environments")

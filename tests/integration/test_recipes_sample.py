@@ -62,7 +62,9 @@ def _index_json(package: Path) -> dict[str, object]:
         if member.name == "info/index.json":
             extracted = tar.extractfile(member)
             assert extracted is not None
-            return json.loads(extracted.read())
+            index = json.loads(extracted.read())
+            assert isinstance(index, dict)
+            return index
     raise AssertionError(f"{package} has no info/index.json")
 
 
@@ -159,6 +161,7 @@ def test_pyanswer_imports_in_an_environment_made_from_the_channel(
 ) -> None:
     result, report = converted["pyanswer"]
     # The environment holds what the wheel declares it needs, solved from the channel.
+    assert report.metadata.requires_external is not None
     specs = [
         re.sub(r"^(\S+) \((.*)\)$", r"\1 \2", line) for line in report.metadata.requires_external
     ]

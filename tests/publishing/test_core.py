@@ -90,11 +90,13 @@ def index() -> Iterator[FakeIndex]:
             form: dict[str, str] = {}
             for part in message.iter_parts():
                 key = str(part.get_param("name", header="content-disposition"))
+                payload = part.get_payload(decode=True)  # bytes for a non-multipart part
+                assert isinstance(payload, bytes)
                 if part.get_filename():
                     form["filename"] = str(part.get_filename())
-                    content = part.get_payload(decode=True)
+                    content = payload
                 else:
-                    form[key] = str(part.get_payload(decode=True).decode())
+                    form[key] = payload.decode()
             state.forms.append(form)
             if state.upload in ("store", "store-409"):
                 state.files[form["filename"]] = content

@@ -17,10 +17,10 @@ from condawheel.publishing.target import PublishOptions, target
 class MemoryKeyring(KeyringBackend):
     """keyring's own extension point: a backend holding passwords in memory."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = 1
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring leaves it unannotated
         self.passwords: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -81,9 +81,10 @@ class Parts:
         for info, data in self.info:
             if info.name == f"info/{name}":
                 try:
-                    return json.loads(data)
+                    value: object = json.loads(data)
                 except (ValueError, RecursionError):
                     return None
+                return value
         return None
 
     def with_info(self, name: str, data: bytes) -> Parts:
@@ -207,7 +208,7 @@ def built_seeds(folder: Path) -> list[Path]:
     seeds = []
     for builder in (python, native, mixed):
         for fmt in ("conda", "tar.bz2"):
-            seeds.append(builder.build(folder / fmt, fmt))  # type: ignore[arg-type]
+            seeds.append(builder.build(folder / fmt, fmt))
     seeds.append(legacy.build(folder / "legacy", "tar.bz2", omit_paths_json=True))
     return seeds
 

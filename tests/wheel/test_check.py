@@ -198,7 +198,7 @@ def test_a_conda_noarch_wheel_may_hold_binaries_of_any_platform(tmp_path: Path) 
     library = compile_shared_library(tmp_path, "libfoo.so.1", "int foo(void) { return 1; }\n")
     noarch = "demo-1.0-3_abc-py3-none-conda_noarch.whl"
     wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-conda_noarch")
-    members = {
+    members: dict[str, bytes | str] = {
         "demo-1.0.data/data/bin/foo.so": library.read_bytes(),
         f"{DIST_INFO}/WHEEL": wheel_file,
     }
@@ -209,5 +209,8 @@ def test_launcher_templates_of_pure_tools_are_not_binaries_of_the_wheel(tmp_path
     pure = "demo-1.0-3_abc-py3-none-any.whl"
     wheel_file = WHEEL.replace("cp312-cp312-conda_linux_2_17_x86_64", "py3-none-any")
     launcher = b"MZ" + bytes(200)  # a PE header that would not even parse
-    members = {"setuptools/cli-64.exe": launcher, f"{DIST_INFO}/WHEEL": wheel_file}
+    members: dict[str, bytes | str] = {
+        "setuptools/cli-64.exe": launcher,
+        f"{DIST_INFO}/WHEEL": wheel_file,
+    }
     check_wheel(write_wheel(tmp_path / pure, members))
