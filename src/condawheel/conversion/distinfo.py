@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from condawheel.conversion.metadata import (
 from condawheel.conversion.payload import Payload
 from condawheel.conversion.plan import Plan
 from condawheel.conversion.tags import TagDecision
+from condawheel.wheel.prefix import PREFIX_MANIFEST, write_manifest
 
 #: Files of a kept dist-info that describe an installation, not a distribution.
 _INSTALLATION_FILES = frozenset({"INSTALLER", "REQUESTED", "direct_url.json", "RECORD"})
@@ -79,19 +79,10 @@ def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> DistInfo
     for name, data in package.provenance.items():
         files[f"conda/{name}"] = data
     if payload.prefix_records:
-        files["conda/prefix.json"] = prefix_manifest(payload)
+        files[PREFIX_MANIFEST] = prefix_manifest(payload)
     return DistInfo(files=dict(sorted(files.items())), warnings=tuple(warnings))
 
 
 def prefix_manifest(payload: Payload) -> bytes:
     """`conda/prefix.json`: what `condawheel install` must rewrite, as conda would."""
-    records = [
-        {
-            "path": r.path,
-            "conda_path": r.conda_path,
-            "placeholder": r.placeholder,
-            "mode": r.mode,
-        }
-        for r in payload.prefix_records
-    ]
-    return (json.dumps({"version": 1, "files": records}, indent=2, sort_keys=True) + "\n").encode()
+    return write_manifest(payload.prefix_records)

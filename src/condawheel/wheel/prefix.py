@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from condawheel.exceptions import BadInputError
 
@@ -22,6 +23,33 @@ class PlaceholderFile:
     path: str
     placeholder: str
     mode: Literal["text", "binary"]
+
+
+class PrefixRecord(Protocol):
+    """What the writer needs of one file holding the build prefix."""
+
+    @property
+    def path(self) -> str: ...
+    @property
+    def conda_path(self) -> str: ...
+    @property
+    def placeholder(self) -> str: ...
+    @property
+    def mode(self) -> str: ...
+
+
+def write_manifest(records: Iterable[PrefixRecord]) -> bytes:
+    """The `prefix.json` for ``records``: what `condawheel install` must rewrite, as conda would."""
+    entries = [
+        {
+            "path": r.path,
+            "conda_path": r.conda_path,
+            "placeholder": r.placeholder,
+            "mode": r.mode,
+        }
+        for r in records
+    ]
+    return (json.dumps({"version": 1, "files": entries}, indent=2, sort_keys=True) + "\n").encode()
 
 
 def read_manifest(data: bytes, label: str) -> tuple[PlaceholderFile, ...]:
