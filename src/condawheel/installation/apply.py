@@ -8,10 +8,7 @@ RECORD, even for an instant."""
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
-import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,6 +26,7 @@ from condawheel.installation.environment import CondaEnvironment
 from condawheel.installation.model import WheelPlan
 from condawheel.installation.transaction import Transaction, crash_point
 from condawheel.wheel.prefix import replace_in_file
+from condawheel.wheel.record import format_rows, hash_field, parse_rows
 
 #: What `INSTALLER` says, so that pip and others know who installed the distribution.
 INSTALLER_NAME = b"condawheel\n"
@@ -162,7 +160,7 @@ def _rewrite_record(
 ) -> None:
     """Give the rewritten files their new hash and size, so that RECORD stays true."""
     targets = {os.path.normpath(p) for p in changed}
-    rows = list(csv.reader(io.StringIO(record.read_text(encoding="utf-8"))))
+    rows = parse_rows(record.read_text(encoding="utf-8"))
     for row in rows:
         if len(row) < 3:
             continue
@@ -171,8 +169,5 @@ def _rewrite_record(
             path = stage / path.relative_to(final)
         if str(path) in targets:
             data = path.read_bytes()
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-            row[1], row[2] = f"sha256={digest.decode()}", str(len(data))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    record.write_text(out.getvalue(), encoding="utf-8")
+            row[1], row[2] = hash_field(hashlib.sha256(data).digest()), str(len(data))
+    record.write_text(format_rows(rows), encoding="utf-8")

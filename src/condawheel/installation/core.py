@@ -10,8 +10,6 @@ next run after a kill.
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import shutil
@@ -44,6 +42,7 @@ from condawheel.installation.model import (
 from condawheel.installation.paths import Destination, PrefixGuard, clashes
 from condawheel.installation.transaction import RollbackError, Transaction, recover
 from condawheel.wheel.reader import WheelInput
+from condawheel.wheel.record import RecordError, parse_rows
 from condawheel.wheel.verify import read_verified
 
 __all__ = ["InstallOptions", "InstallPlan", "InstallResult", "WheelPlan", "install", "plan_install"]
@@ -330,8 +329,8 @@ def _record_files(dist_info: Path) -> tuple[Path, ...] | None:
     bytecode of its modules (as named: not yet checked). None without a RECORD."""
     try:
         text = (dist_info / "RECORD").read_text(encoding="utf-8")
-        rows = list(csv.reader(io.StringIO(text)))
-    except (OSError, UnicodeDecodeError, csv.Error):
+        rows = parse_rows(text)
+    except (OSError, UnicodeDecodeError, RecordError):
         return None
     base = dist_info.parent
     found: dict[str, Path] = {}

@@ -29,7 +29,6 @@ from typing import BinaryIO, cast
 
 import readme_renderer.rst
 from installer.exceptions import InstallerError
-from installer.records import parse_record_file
 from installer.sources import WheelFile
 from installer.utils import parse_metadata_file
 from packaging.errors import ExceptionGroup
@@ -42,6 +41,7 @@ from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
 from condawheel.wheel.reader import WheelInput
+from condawheel.wheel.record import listed_paths
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +154,7 @@ def _record_problems(path: Path, dist_info: str) -> list[str]:
     # installer names the wheel by its full path; the caller's message names it already
     found = [issue.removeprefix(f"In {path}, ").replace(str(path), path.name) for issue in issues]
     try:
-        listed = [row[0] for row in parse_record_file(record.splitlines())]
+        listed = listed_paths(record)
     except (ValueError, IndexError) as exc:
         return [*found, f"RECORD is not valid CSV ({exc})"]
     found.extend(

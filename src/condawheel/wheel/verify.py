@@ -5,12 +5,9 @@ each verified, as pip does), entry point names, `conda/prefix.json` and
 
 from __future__ import annotations
 
-import base64
 import configparser
-import csv
 import email.parser
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass
@@ -24,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from condawheel.exceptions import BadInputError
 from condawheel.wheel.prefix import PREFIX_MANIFEST, PlaceholderFile, read_manifest
 from condawheel.wheel.reader import WheelInput
+from condawheel.wheel.record import RecordError, encode_digest, parse_rows, record_path
 
 #: Bounds on the small text members read whole (METADATA carries the long description).
 _MAX_TEXT = 1 << 20
@@ -176,14 +174,14 @@ def _metadata(wheel: WheelInput, metadata: Message) -> tuple[str, str]:
 def verify_record(wheel: WheelInput) -> None:
     """Every member listed in RECORD with a strong hash and its size, and matching
     them; every row naming a member of the wheel."""
-    label, record = wheel.label, f"{wheel.dist_info}/RECORD"
+    label, record = wheel.label, record_path(wheel.dist_info)
     if record not in wheel.names:
         raise BadInputError(f"{label}: {record} is missing; build the wheel again")
     text = _text(wheel, record, _MAX_RECORD)
     listed: dict[str, tuple[str, str, int]] = {}
     try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
+        rows = parse_rows(text)
+    except RecordError as exc:
         raise BadInputError(f"{label}: {record} is not valid CSV ({str(exc)[:80]})") from None
     for row in rows:
         if not row:
@@ -230,7 +228,7 @@ def _check_member(wheel: WheelInput, member: str, entry: tuple[str, str, int]) -
     digest = hashlib.new(algorithm)
     for chunk in wheel.open(member):
         digest.update(chunk)
-    actual = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode()
+    actual = encode_digest(digest.digest())
     if actual != expected.rstrip("="):
         raise BadInputError(
             f"{wheel.label}: {_short(member)} does not match its {algorithm} in RECORD; "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import csv
 import hashlib
 import io
 import os
@@ -22,6 +20,7 @@ from typing import Protocol
 from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
+from condawheel.wheel.record import format_rows, hash_field, record_path
 from condawheel.wheel.zip_order import canonical_order, order_key, reorder
 
 CHUNK = 1024 * 1024
@@ -72,8 +71,7 @@ class RecordEntry:
 
     @property
     def hash_field(self) -> str:
-        digest = base64.urlsafe_b64encode(bytes.fromhex(self.sha256)).rstrip(b"=").decode()
-        return f"sha256={digest}"
+        return hash_field(bytes.fromhex(self.sha256))
 
 
 class Sink(Protocol):
@@ -196,16 +194,14 @@ class WheelWriter:
         if destination.exists() and not overwrite:
             self.abort()
             raise _exists(label, destination)
-        record_path = f"{dist_info}/RECORD"
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        record = record_path(dist_info)
         key = order_key(dist_info)
-        for record in sorted(self._records, key=lambda r: key(r.path)):
-            writer.writerow((record.path, record.hash_field, record.size))
-        writer.writerow((record_path, "", ""))
-        data = out.getvalue().encode()
+        rows = [
+            (r.path, r.hash_field, r.size) for r in sorted(self._records, key=lambda r: key(r.path))
+        ]
+        data = format_rows([*rows, (record, "", "")]).encode()
         info = self._info(
-            record_path, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
+            record, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
         )
         with self._zip.open(info, "w") as f:
             f.write(data)
