@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from condawheel.cli import output
 from condawheel.cli.convert import result_json
 from condawheel.cli.options import add_conversion_flags, convert_options, output_dir
 from condawheel.config import load_config
@@ -142,18 +141,18 @@ def execute(args: argparse.Namespace) -> int:
             )
     except BuildFailedError as exc:
         if exc.log_tail and not args.verbose:
-            print("\n".join(f"  | {line}" for line in exc.log_tail), file=sys.stderr)
+            output.log_tail(exc.log_tail)
         raise
     if args.json:
-        print(json.dumps(build_json(result), indent=2, sort_keys=True))
+        output.json_document(build_json(result))
         return 0
     for conversion in result.conversions:
         for warning in conversion.warnings:
-            print(f"condawheel: warning: {conversion.input.name}: {warning}", file=sys.stderr)
+            output.warning(conversion.input.name, warning)
     for package in result.packages:
-        print(package)
+        output.line(str(package))
     for wheel in result.wheels:
-        print(wheel)
+        output.line(str(wheel))
     return 0
 
 

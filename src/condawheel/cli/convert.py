@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import sys
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from condawheel.cli import output
 from condawheel.cli.options import (
     add_convert_arguments,
     add_spec_arguments,
@@ -92,7 +91,9 @@ def execute(args: argparse.Namespace) -> int:
         except CondawheelError as exc:
             if not args.json:
                 raise
-            _emit({"spec": list(request.specs), "error": str(exc), "exit_code": exc.exit_code})
+            output.json_line(
+                {"spec": list(request.specs), "error": str(exc), "exit_code": exc.exit_code}
+            )
             return exc.exit_code
         packages.extend(fetched.requested)
         options = replace(options, with_sources=(*options.with_sources, *fetched.dependencies))
@@ -106,18 +107,18 @@ def execute(args: argparse.Namespace) -> int:
         except CondawheelError as exc:
             exit_code = max(exit_code, exc.exit_code)
             if args.json:
-                _emit(
+                output.json_line(
                     {"input": str(package), "error": one_line(str(exc)), "exit_code": exc.exit_code}
                 )
             else:
-                print(f"condawheel: error: {one_line(str(exc))}", file=sys.stderr)
+                output.error(one_line(str(exc)))
             continue
         if args.json:
-            _emit(result_json(result))
+            output.json_line(result_json(result))
         else:
             for warning in result.warnings:
-                print(f"condawheel: warning: {package.name}: {warning}", file=sys.stderr)
-            print(result.wheel)
+                output.warning(package.name, warning)
+            output.line(str(result.wheel))
     return exit_code
 
 
@@ -146,7 +147,3 @@ def result_json(result: ConvertResult) -> dict[str, Any]:
         "tags": [result.tags.tag],
         "warnings": list(result.warnings),
     }
-
-
-def _emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, sort_keys=True), flush=True)

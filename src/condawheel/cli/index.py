@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from condawheel.cli import output
 
 if TYPE_CHECKING:  # imported when the command runs, not for --help
     from condawheel.publishing.static_index import IndexResult
@@ -69,12 +70,12 @@ def execute(args: argparse.Namespace) -> int:
 
     result = build_index(args.directory, base_url=args.base_url)
     if args.json:
-        print(json.dumps(result_json(result), indent=2, sort_keys=True))
+        output.json_document(result_json(result))
         return 0
     for path in result.removed:
-        print(f"removed {path}")
+        output.line(f"removed {path}")
     count = len(result.wheels)
-    print(
+    output.line(
         f"indexed {count} wheel(s) of {len(result.projects)} project(s) in {result.root}/ "
         f"({len(result.written)} file(s) written, {len(result.removed)} removed)"
     )

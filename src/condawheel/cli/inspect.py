@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from typing import TYPE_CHECKING, Any
 
+from condawheel.cli import output
 from condawheel.cli.options import add_convert_arguments, convert_options, expand_packages
 from condawheel.exceptions import CondawheelError
 from condawheel.quoting import one_line
@@ -70,20 +69,20 @@ def execute(args: argparse.Namespace) -> int:
         except CondawheelError as exc:
             exit_code = max(exit_code, exc.exit_code)
             if args.json:
-                _emit({"input": str(path), "error": one_line(str(exc)), "exit_code": exc.exit_code})
+                output.json_line(
+                    {"input": str(path), "error": one_line(str(exc)), "exit_code": exc.exit_code}
+                )
             else:
-                print(f"condawheel: error: {one_line(str(exc))}", file=sys.stderr, flush=True)
+                output.error(one_line(str(exc)))
             continue
         if args.json:
-            _emit(data)
+            output.json_line(data)
         else:
-            print(("\n" if shown else "") + (render_wheel(data) if is_wheel else render(data)))
+            output.line(
+                ("\n" if shown else "") + (render_wheel(data) if is_wheel else render(data))
+            )
         shown += 1
     return exit_code
-
-
-def _emit(obj: dict[str, Any]) -> None:
-    print(json.dumps(obj, sort_keys=True), flush=True)
 
 
 def render_wheel(data: dict[str, Any]) -> str:

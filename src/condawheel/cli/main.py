@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from condawheel.cli import output
 from condawheel.cli.signals import exit_code, terminate_as_interrupt
 from condawheel.exceptions import CondawheelError
 from condawheel.version import __version__
@@ -144,25 +145,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _pipe_closed()
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
-        format="condawheel: %(message)s",
+        format=output.LOG_FORMAT,
     )
     try:
         with terminate_as_interrupt():
             return int(args.execute(args))
     except CondawheelError as exc:
-        print(f"condawheel: error: {exc}", file=sys.stderr)
+        output.error(str(exc))
         return exc.exit_code
     except BrokenPipeError:
         return _pipe_closed()
     except KeyboardInterrupt as interrupt:  # SIGINT, and SIGTERM or SIGHUP (Terminated)
-        print(f"condawheel: interrupted {interrupt}".rstrip(), file=sys.stderr)
+        output.interrupted(str(interrupt))
         return exit_code(interrupt)
     except Exception as exc:  # a bug: one line, and how to get the rest
         if args.verbose:
             raise
-        print(
-            f"condawheel: internal error: {type(exc).__name__}: {exc} "
-            "(rerun with -v for the traceback, and please report it)",
-            file=sys.stderr,
-        )
+        output.internal_error(exc)
         return 1

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
+from condawheel.cli import output
 from condawheel.conversion.mapping import DEFAULT_URL, update_mapping
 
 _HELP = f"""\
@@ -50,21 +50,18 @@ def execute(args: argparse.Namespace) -> int:
 
     result = update_mapping(default_cache_dir(), args.url)
     if args.json:
-        print(
-            json.dumps(
-                {
-                    "path": str(result.path),
-                    "url": result.url,
-                    "entries": result.entries,
-                    "python": result.python,
-                    "changed": result.changed,
-                },
-                sort_keys=True,
-            )
+        output.json_line(
+            {
+                "path": str(result.path),
+                "url": result.url,
+                "entries": result.entries,
+                "python": result.python,
+                "changed": result.changed,
+            }
         )
     else:
         state = "updated" if result.changed else "unchanged"
-        print(
+        output.line(
             f"{result.path}: {state}, {result.entries} conda names "
             f"({result.python} Python distributions) from {result.url}"
         )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from condawheel.cli import output
 from condawheel.config import load_config
 from condawheel.exceptions import ConfigurationError, NothingToDoError
 
@@ -137,7 +137,7 @@ def execute(args: argparse.Namespace) -> int:
                 done.append(result)
                 advance(sum(r.wheel.stat().st_size for r in done))
                 if args.json:
-                    print(json.dumps(result_json(result), sort_keys=True), flush=True)
+                    output.json_line(result_json(result))
 
             publish(
                 wheels,
@@ -148,7 +148,7 @@ def execute(args: argparse.Namespace) -> int:
     finally:
         if not args.json:  # after the bar is gone, what was done, even on a failure
             for result in done:
-                print(_line(result))
+                output.line(_line(result))
     return 0
 
 

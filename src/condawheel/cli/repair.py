@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 from pathlib import Path
 from typing import Any
+
+from condawheel.cli import output
 
 _HELP = """\
 Repair a wheel built inside a conda environment, or one that auditwheel, delocate
@@ -77,13 +77,13 @@ def execute(args: argparse.Namespace) -> int:
     )
     result = repair(args.wheel, args.wheel_dir, options)
     if args.json:
-        print(json.dumps(repair_report(result), indent=2, sort_keys=True))
+        output.json_document(repair_report(result))
     else:
         for warning in result.warnings:
-            print(f"condawheel: warning: {args.wheel.name}: {warning}", file=sys.stderr)
+            output.warning(args.wheel.name, warning)
         for removed in result.plan.remove:
-            print(f"removed vendored {removed}", file=sys.stderr)
+            output.note(f"removed vendored {removed}")
         for note in result.plan.notes:
-            print(note, file=sys.stderr)
-        print(result.wheel)
+            output.note(note)
+        output.line(str(result.wheel))
     return 0
