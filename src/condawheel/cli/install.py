@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import signal
-import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from condawheel.cli import output
+from condawheel.cli.install_report import (
+    nothing_json,
+    plan_json,
+    print_installed,
+    print_plan,
+    print_satisfied,
+)
 from condawheel.exceptions import BadInputError
 
 if TYPE_CHECKING:  # the installer's modules are imported when the command runs, not for --help
-    from condawheel.installation.core import InstallOptions, InstallPlan, InstallResult
+    from condawheel.installation.core import InstallOptions
     from condawheel.installation.download import IndexOptions
     from condawheel.installation.environment import CondaEnvironment
-    from condawheel.installation.resolve import Resolution, Satisfied
+    from condawheel.installation.resolve import Resolution
     from condawheel.installation.transaction import Recovery
 
 _HELP = """\
@@ -97,6 +103,25 @@ def configure_parser(commands: Any) -> None:
         action="store_true",
         help="install even into an environment marked EXTERNALLY-MANAGED (PEP 668)",
     )
+    _add_index_arguments(parser)
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="if another condawheel is installing into the environment, exit (2) at once "
+        "instead of waiting for it",
+    )
+    parser.add_argument(
+        "--recover",
+        action="store_true",
+        help="roll back an installation that was interrupted (killed, power loss); every "
+        "install does this first, --recover does only this when given no wheels",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+    parser.set_defaults(execute=execute)
+
+
+def _add_index_arguments(parser: argparse.ArgumentParser) -> None:
+    """Installing by name: the index, more indexes, and --upgrade."""
     parser.add_argument(
         "-i",
         "--index-url",
@@ -117,20 +142,6 @@ def configure_parser(commands: Any) -> None:
         help="with --index-url: the newest version of what you name, even when an "
         "installed version meets the requirement (pip's --upgrade, only-if-needed)",
     )
-    parser.add_argument(
-        "--no-wait",
-        action="store_true",
-        help="if another condawheel is installing into the environment, exit (2) at once "
-        "instead of waiting for it",
-    )
-    parser.add_argument(
-        "--recover",
-        action="store_true",
-        help="roll back an installation that was interrupted (killed, power loss); every "
-        "install does this first, --recover does only this when given no wheels",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
-    parser.set_defaults(execute=execute)
 
 
 def execute(args: argparse.Namespace) -> int:
@@ -145,12 +156,12 @@ def execute(args: argparse.Namespace) -> int:
     index = _index_options(args, requirements)
     prefix = locate(args.prefix, os.environ)
     # everything from reading the environment to the last file is done holding the lock
-    with prefix_lock(prefix, wait=not args.no_wait, on_wait=_say), _terminate_as_interrupt():
+    with prefix_lock(prefix, wait=not args.no_wait, on_wait=output.say), _terminate_as_interrupt():
         recovered = recover(prefix)
         if recovered is not None:
-            _say(_recovered(prefix, recovered))
+            output.say(_recovered(prefix, recovered))
         elif args.recover:
-            _say(f"nothing to recover in {prefix}")
+            output.say(f"nothing to recover in {prefix}")
         if not args.targets:
             return 0
         return _locked(args, prefix, wheels, requirements, index)
@@ -171,10 +182,6 @@ def _terminate_as_interrupt() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-
-
-def _say(message: str) -> None:
-    print(f"condawheel: {message}", file=sys.stderr)
 
 
 def _recovered(prefix: Path, recovery: Recovery) -> str:
@@ -256,170 +263,23 @@ def _install(
     if resolution is not None and not resolution.wheels:
         # everything asked for is installed already, as pip says it
         if args.json:
-            report = nothing_json(environment, resolution, args.dry_run)
-            print(json.dumps(report, indent=2, sort_keys=True))
+            output.json_document(nothing_json(environment, resolution, args.dry_run))
         else:
-            _print_satisfied(resolution.satisfied)
+            print_satisfied(resolution.satisfied)
         return 0
     plan = plan_install(wheels, environment, options)
     result = None
     if not args.dry_run and not plan.problems:
         result = install(plan)
     if args.json:
-        report = plan_json(plan, result, dry_run=args.dry_run, resolution=resolution)
-        print(json.dumps(report, indent=2, sort_keys=True))
+        output.json_document(plan_json(plan, result, dry_run=args.dry_run, resolution=resolution))
     else:
         if resolution is not None:
-            _print_satisfied(resolution.satisfied)
+            print_satisfied(resolution.satisfied)
         if args.dry_run:
-            _print_plan(plan)
+            print_plan(plan)
         elif result is not None:
-            _print_installed(plan, result, resolution)
+            print_installed(plan, result, resolution)
     if plan.problems:
         raise plan.error()
     return 0
-
-
-def _print_installed(
-    plan: InstallPlan, result: InstallResult, resolution: Resolution | None
-) -> None:
-    urls = {f.wheel.name: f.url for f in resolution.fetched} if resolution else {}
-    for wheel in plan.wheels:
-        replaced = f" (replaced {wheel.replaces.version})" if wheel.replaces else ""
-        source = urls.get(wheel.wheel.name, str(wheel.wheel))
-        print(
-            f"installed {wheel.name} {wheel.version}{replaced} into {plan.environment.prefix} "
-            f"from {source}"
-        )
-    if result.rewritten:
-        print(f"replaced the prefix placeholder in {len(result.rewritten)} file(s)")
-
-
-def _print_satisfied(satisfied: Sequence[Satisfied]) -> None:
-    for item in satisfied:
-        needed_by = f", needed by {item.needed_by}" if item.needed_by else ""
-        print(
-            f"requirement already satisfied: {item.requirement} "
-            f"({item.name} {item.version} is installed{needed_by})"
-        )
-
-
-def _print_plan(plan: InstallPlan) -> None:
-    environment = plan.environment
-    interpreter = environment.interpreter
-    print(
-        f"environment {environment.prefix}: {environment.subdir}, "
-        f"{interpreter.implementation} {'.'.join(map(str, interpreter.version))}"
-    )
-    for check in plan.checks:
-        where = f"{check.wheel}: " if check.wheel else ""
-        print(f"  {'ok  ' if check.ok else 'FAIL'} {check.what}: {where}{check.detail}")
-    verb = "cannot install" if plan.problems else "would install"
-    for wheel in plan.wheels:
-        print(f"{verb} {wheel.name} {wheel.version} from {wheel.wheel.name}:")
-        if wheel.replaces:
-            print(f"  replacing {wheel.replaces.name} {wheel.replaces.version}")
-        for path in wheel.removes:
-            print(f"  remove    {path}")
-        for reason in wheel.kept:
-            print(f"  keep      {reason}")
-        for path in wheel.overwrites:
-            print(f"  overwrite {path}")
-        for path in wheel.destinations.values():
-            print(f"  write     {path}")
-        for entry in wheel.placeholders:
-            print(f"  prefix    {wheel.destinations[entry.path]} ({entry.mode})")
-    for command in plan.fix_commands():
-        print(f"to fix: {command}")
-
-
-def plan_json(
-    plan: InstallPlan,
-    result: InstallResult | None,
-    *,
-    dry_run: bool,
-    resolution: Resolution | None = None,
-) -> dict[str, Any]:
-    report = {
-        "prefix": str(plan.environment.prefix),
-        "subdir": plan.environment.subdir,
-        "python": ".".join(map(str, plan.environment.interpreter.version)),
-        "dry_run": dry_run,
-        "installed": result is not None,
-        "wheels": [
-            {
-                "wheel": str(wheel.wheel),
-                "name": wheel.name,
-                "version": wheel.version,
-                "replaces": (
-                    {"name": wheel.replaces.name, "version": wheel.replaces.version}
-                    if wheel.replaces
-                    else None
-                ),
-                "files": [str(p) for p in wheel.destinations.values()],
-                "removes": [str(p) for p in wheel.removes],
-                "kept": list(wheel.kept),
-                "overwrites": [str(p) for p in wheel.overwrites],
-                "placeholders": [
-                    {"path": str(wheel.destinations[e.path]), "mode": e.mode}
-                    for e in wheel.placeholders
-                ],
-            }
-            for wheel in plan.wheels
-        ],
-        "checks": [
-            {"wheel": c.wheel, "check": c.what, "ok": c.ok, "detail": c.detail} for c in plan.checks
-        ],
-        "problems": [c.detail for c in plan.problems],
-        "fix": plan.fix_commands(),
-        "rewritten": [str(p) for p in result.rewritten] if result else [],
-    }
-    if resolution is not None:
-        report["index"] = resolution_json(resolution)
-    return report
-
-
-def nothing_json(
-    environment: CondaEnvironment, resolution: Resolution, dry_run: bool
-) -> dict[str, Any]:
-    """The report when everything asked for is installed already."""
-    return {
-        "prefix": str(environment.prefix),
-        "subdir": environment.subdir,
-        "python": ".".join(map(str, environment.interpreter.version)),
-        "dry_run": dry_run,
-        "installed": False,
-        "wheels": [],
-        "checks": [],
-        "problems": [],
-        "fix": [],
-        "rewritten": [],
-        "index": resolution_json(resolution),
-    }
-
-
-def resolution_json(resolution: Resolution) -> dict[str, Any]:
-    """What was fetched from the index (the wheels' names: they were downloaded to a
-    temporary folder), and what the environment had already."""
-    return {
-        "fetched": [
-            {
-                "name": f.name,
-                "version": f.version,
-                "wheel": f.wheel.name,
-                "needed_by": f.needed_by or None,
-                "url": f.url,
-                "sha256": f.sha256,
-            }
-            for f in resolution.fetched
-        ],
-        "satisfied": [
-            {
-                "name": s.name,
-                "version": s.version,
-                "requirement": s.requirement,
-                "needed_by": s.needed_by or None,
-            }
-            for s in resolution.satisfied
-        ],
-    }
