@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from condawheel.binaries import BinaryFormat, BinaryInfo
 from condawheel.conversion.core import ConvertResult
 from condawheel.conversion.repair import RepairResult
+from condawheel.libraries.devendor import LibraryUse
 from condawheel.wheel.tags import GLIBC_BASELINE
 
 
 def report(result: ConvertResult) -> dict[str, Any]:
-    plan, payload = result.plan, result.payload
+    plan = result.plan
     package = plan.package
     return {
         "input": str(result.input),
@@ -32,38 +34,9 @@ def report(result: ConvertResult) -> dict[str, Any]:
             "platform": result.tags.platform,
             "reasons": list(result.tags.reasons),
         },
-        "files": {
-            "total": payload.file_count,
-            "by_scheme": dict(payload.files_by_scheme),
-            "metadata_basis": plan.layout.metadata_dir,
-            "prefix_placeholders": [
-                {"path": r.path, "placeholder": r.placeholder, "mode": r.mode}
-                for r in payload.prefix_records
-            ],
-            "notes": list(payload.notes),
-        },
-        "binaries": [
-            {
-                "path": b.path,
-                "format": b.info.format.value,
-                "arch": b.info.arch,
-                "soname": b.info.soname,
-                "needed": list(b.info.needed),
-                "glibc_floor": _version(b.info.glibc_floor),
-                "macos_floor": _version(b.info.macos_floor),
-                "floor": _floor(b.info),
-            }
-            for b in payload.binaries
-        ],
-        "libraries": [
-            {
-                "binary": u.binary,
-                "needs": u.needed,
-                "satisfied_by": u.satisfaction.name.lower(),
-                "detail": u.detail,
-            }
-            for u in result.libraries.uses
-        ],
+        "files": _files(result),
+        "binaries": _binaries(result),
+        "libraries": _uses(result.libraries.uses),
         "dependencies": [
             {
                 "conda": d.conda_spec,
@@ -76,6 +49,49 @@ def report(result: ConvertResult) -> dict[str, Any]:
         "notes": [*plan.notes, *result.libraries.notes],
         "warnings": list(result.warnings),
     }
+
+
+def _files(result: ConvertResult) -> dict[str, Any]:
+    plan, payload = result.plan, result.payload
+    return {
+        "total": payload.file_count,
+        "by_scheme": dict(payload.files_by_scheme),
+        "metadata_basis": plan.layout.metadata_dir,
+        "prefix_placeholders": [
+            {"path": r.path, "placeholder": r.placeholder, "mode": r.mode}
+            for r in payload.prefix_records
+        ],
+        "notes": list(payload.notes),
+    }
+
+
+def _binaries(result: ConvertResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": b.path,
+            "format": b.info.format.value,
+            "arch": b.info.arch,
+            "soname": b.info.soname,
+            "needed": list(b.info.needed),
+            "glibc_floor": _version(b.info.glibc_floor),
+            "macos_floor": _version(b.info.macos_floor),
+            "floor": _floor(b.info),
+        }
+        for b in result.payload.binaries
+    ]
+
+
+def _uses(uses: Sequence[LibraryUse]) -> list[dict[str, Any]]:
+    """How each library a binary needs is satisfied."""
+    return [
+        {
+            "binary": u.binary,
+            "needs": u.needed,
+            "satisfied_by": u.satisfaction.name.lower(),
+            "detail": u.detail,
+        }
+        for u in uses
+    ]
 
 
 def _floor(info: BinaryInfo) -> str | None:
@@ -99,15 +115,7 @@ def repair_report(result: RepairResult) -> dict[str, Any]:
         "tag": result.tag,
         "removed": list(result.plan.remove),
         "requires_external": list(result.plan.requirements),
-        "libraries": [
-            {
-                "binary": u.binary,
-                "needs": u.needed,
-                "satisfied_by": u.satisfaction.name.lower(),
-                "detail": u.detail,
-            }
-            for u in result.plan.uses
-        ],
+        "libraries": _uses(result.plan.uses),
         "notes": list(result.plan.notes),
         "warnings": list(result.warnings),
     }
