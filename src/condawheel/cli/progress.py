@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from condawheel.cli import output
+
 
 @contextmanager
 def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[[int], None]]:
@@ -36,7 +38,7 @@ def log_display(label: str, *, enabled: bool, echo: bool) -> Iterator[Callable[[
     terminal, a spinner shows the latest line under ``label``.
     """
     if echo:
-        yield lambda line: print(line, file=sys.stderr, flush=True)
+        yield output.note
         return
     if not enabled or not sys.stderr.isatty():
         yield lambda _line: None
