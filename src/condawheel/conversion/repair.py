@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,32 +231,43 @@ def _write(
     left = {name.rpartition("/")[0] for name in binaries}
     emptied = {name.rpartition("/")[0] for name in removed} - left
     tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
+    dist_info = source.dist_info
+    rewrites: dict[str, Callable[[bytes], bytes]] = {
+        f"{dist_info}/METADATA": lambda data: add_requires_external(data, plan.requirements),
+        f"{dist_info}/WHEEL": lambda data: retag_wheel_file(data, tags),
+    }
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     date_time = zip_timestamp(None) if epoch else source.date_time()
     with WheelWriter(destination.parent, date_time=date_time) as writer:
         for member in sorted(source.names):
-            if member in removed or member == f"{source.dist_info}/RECORD":
+            if member in removed or _left_out(member, dist_info, emptied):
                 continue
-            directory, _, base = member.rpartition("/")
-            if base.startswith(".load-order-") and directory in emptied:
-                continue  # delvewheel's list of the DLLs just removed
-            if member == f"{source.dist_info}/DELVEWHEEL" and emptied:
-                continue  # delvewheel's record of what it vendored
             executable = source.is_executable(member)
+            base = member.rpartition("/")[2]
+            rewrite = rewrites.get(member)
+            if rewrite is None and base == "__init__.py" and emptied:
+                rewrite = _without_delvewheel_patch
             if member in binaries:
                 with binaries[member][0].open("rb") as stream:
                     writer.write_stream(member, stream, executable=executable)
-            elif member == f"{source.dist_info}/METADATA":
-                data = add_requires_external(source.read(member), plan.requirements)
-                writer.write_bytes(member, data)
-            elif member == f"{source.dist_info}/WHEEL":
-                writer.write_bytes(member, retag_wheel_file(source.read(member), tags))
-            elif base == "__init__.py" and emptied:
-                text = _DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", source.read(member))
-                writer.write_bytes(member, text)
+            elif rewrite is not None:
+                writer.write_bytes(member, rewrite(source.read(member)))
             else:
                 with source.stream(member) as stream:
                     writer.write_stream(member, stream, executable=executable)
-        writer.finish(
-            source.dist_info, destination, overwrite=options.overwrite, label=source.label
-        )
+        writer.finish(dist_info, destination, overwrite=options.overwrite, label=source.label)
+
+
+def _left_out(member: str, dist_info: str, emptied: set[str]) -> bool:
+    """RECORD (the writer makes a new one), and delvewheel's files about the copies
+    removed: its list of the DLLs, and its record of what it vendored."""
+    directory, _, base = member.rpartition("/")
+    return (
+        member == f"{dist_info}/RECORD"
+        or (base.startswith(".load-order-") and directory in emptied)
+        or (member == f"{dist_info}/DELVEWHEEL" and bool(emptied))
+    )
+
+
+def _without_delvewheel_patch(data: bytes) -> bytes:
+    return _DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", data)
