@@ -136,6 +136,12 @@ def sign_thin(thin: bytes, identifier: str) -> bytes:
     del data[dataoff:]
     data += bytes(dataoff - len(data))
     code = bytes(data)
+    return code + _signature(code, layout, ident, hashes_at=hashes_at, size=size)
+
+
+def _signature(code: bytes, layout: _Layout, ident: bytes, *, hashes_at: int, size: int) -> bytes:
+    """The embedded signature of ``code``: a CodeDirectory and one hash per page."""
+    pages = -(-len(code) // PAGE_SIZE)
     exec_flags = CS_EXECSEG_MAIN_BINARY if layout.filetype == _MH_EXECUTE else 0
     cd_header = _CD_HEADER.pack(
         CSMAGIC_CODEDIRECTORY,
@@ -146,7 +152,7 @@ def sign_thin(thin: bytes, identifier: str) -> bytes:
         _CD_HEADER.size,  # identOffset
         0,  # nSpecialSlots
         pages,  # nCodeSlots
-        dataoff,  # codeLimit
+        len(code),  # codeLimit
         HASH_SIZE,
         CS_HASHTYPE_SHA256,
         0,  # platform
@@ -169,7 +175,7 @@ def sign_thin(thin: bytes, identifier: str) -> bytes:
         chunk = code[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
         at = hashes_at + page * HASH_SIZE
         signature[at : at + HASH_SIZE] = hashlib.sha256(chunk).digest()
-    return code + bytes(signature)
+    return bytes(signature)
 
 
 def _parse(thin: bytes) -> _Layout:
