@@ -57,19 +57,7 @@ def check_libraries(
         {b.path: b.info for b in binaries}, installed_root=_installed_root(plan), prefixes=prefixes
     )
     if platform not in _PLATFORMS:
-        # A noarch package may still carry binaries (Windows launchers): judge each
-        # by its own format, and change nothing else.
-        uses = tuple(
-            use
-            for fmt, os_name in _FORMAT_PLATFORMS.items()
-            for use in plan_devendoring(
-                {b.path: b.info for b in binaries if b.info.format is fmt},
-                index=index,
-                declared=(),
-                platform=os_name,
-                installed_root=_installed_root(plan),
-            ).uses
-        )
+        uses = _uses_by_format(plan, binaries, index)
         return LibraryCheck(uses=uses, notes=moved, edits=portable)
     declared = [
         d.spec.name
@@ -97,13 +85,35 @@ def check_libraries(
             edits=result.edits if result.remove else portable,
             requirements=result.requirements,
         )
-    # Without --with the dependencies' files are unknown: say so once, not per library.
-    note = (
+    note = _not_checked(unsatisfied)
+    return LibraryCheck(uses=result.uses, notes=(note, *moved), edits=portable)
+
+
+def _uses_by_format(
+    plan: Plan, binaries: Sequence[FoundBinary], index: LibraryIndex
+) -> tuple[LibraryUse, ...]:
+    """A noarch package may still carry binaries (Windows launchers): judge each by its
+    own format, and change nothing else."""
+    return tuple(
+        use
+        for fmt, os_name in _FORMAT_PLATFORMS.items()
+        for use in plan_devendoring(
+            {b.path: b.info for b in binaries if b.info.format is fmt},
+            index=index,
+            declared=(),
+            platform=os_name,
+            installed_root=_installed_root(plan),
+        ).uses
+    )
+
+
+def _not_checked(unsatisfied: Sequence[LibraryUse]) -> str:
+    """Without --with the dependencies' files are unknown: say so once, not per library."""
+    return (
         f"{len(unsatisfied)} needed librar{'y' if len(unsatisfied) == 1 else 'ies'} "
         f"({', '.join(sorted({u.needed for u in unsatisfied}))}) not checked: pass --with "
         "the conda environment or channel of the dependencies to check them"
     )
-    return LibraryCheck(uses=result.uses, notes=(note, *moved), edits=portable)
 
 
 def _installed_root(plan: Plan) -> str:
