@@ -27,7 +27,8 @@ from condawheel.installation.download import (
     explain_failure,
     isolated_environ,
 )
-from condawheel.installation.environment import CondaEnvironment, Interpreter
+from condawheel.installation.environment import CondaEnvironment
+from condawheel.installation.interpreter import Interpreter
 from wheelmaker import make_wheel
 
 INDEX = IndexOptions(index_url="http://127.0.0.1:8000/simple/")

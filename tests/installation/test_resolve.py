@@ -22,7 +22,8 @@ from packaging.requirements import Requirement
 
 from condawheel.exceptions import BadInputError
 from condawheel.installation.download import IndexOptions
-from condawheel.installation.environment import CondaEnvironment, Distribution, Interpreter
+from condawheel.installation.environment import CondaEnvironment
+from condawheel.installation.interpreter import Distribution, Interpreter
 from condawheel.installation.resolve import (
     MIN_PIP,
     parse_requirement,

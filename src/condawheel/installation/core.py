@@ -30,7 +30,8 @@ from condawheel.installation.checks import (
     check_tags,
     wheel_providers,
 )
-from condawheel.installation.environment import CondaEnvironment, Distribution
+from condawheel.installation.environment import CondaEnvironment
+from condawheel.installation.interpreter import Distribution
 from condawheel.installation.lock import prefix_lock
 from condawheel.installation.model import (
     Check,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from condawheel.exceptions import BadInputError
-from condawheel.installation.environment import CondaEnvironment, Distribution
+from condawheel.installation.environment import CondaEnvironment
+from condawheel.installation.interpreter import Distribution
 from condawheel.installation.transaction import Recovery
 from condawheel.wheel.prefix import PlaceholderFile
 from condawheel.wheel.reader import WheelName
