@@ -171,7 +171,9 @@ def plan_devendoring(
     wheel = _Wheel.of(binaries, installed_root)
     remaining = {posixpath.dirname(wheel.installed[p]) for p in binaries if p not in copies}
     emptied = {posixpath.dirname(wheel.installed[p]) for p in copies} - remaining
-    names = frozenset(declared)
+    context = _Context(
+        wheel=wheel, copies=copies, index=index, declared=frozenset(declared), platform=platform
+    )
     edits = BinaryEdits()
     uses: list[LibraryUse] = []
     warnings: list[str] = []
@@ -181,30 +183,26 @@ def plan_devendoring(
         info = binaries[path]
         relinked = False
         for needed in info.needed:
-            target = wheel.resolve(path, needed)
-            copy = copies.get(target or "")
-            restore, provider = needed, None
-            if target is not None and copy is None:
-                satisfaction, detail = Satisfaction.PACKAGE, target
-            elif copy is not None:
-                restore, relinked = copy.restores, True
-                candidates = index.providers_of(restore) or (copy.provider,)
-                satisfaction, detail, provider = _choose(candidates, names)
-            else:
-                satisfaction, detail, provider = _external(needed, index, names, platform)
-                if provider is not None and needed.startswith("/"):
-                    # A build machine's path: load the environment's copy instead.
-                    restore, relinked = _linked(index.linked_name(needed), info), True
-            if restore != needed:
-                edits.replace_needed(path, needed, restore)
-            if satisfaction is Satisfaction.PROVIDER and provider is not None:
-                requirements.add(requirement_for(provider.package))
+            choice = context.choose(path, needed, info)
+            if choice.restore != needed:
+                edits.replace_needed(path, needed, choice.restore)
+            if choice.satisfaction is Satisfaction.PROVIDER and choice.provider is not None:
+                requirements.add(requirement_for(choice.provider.package))
             # Whatever the environment provides must be reachable from where this installs.
-            relinked = relinked or satisfaction in (Satisfaction.PROVIDER, Satisfaction.DEPENDENCY)
-            if satisfaction is Satisfaction.UNSATISFIED:
+            relinked = (
+                relinked
+                or choice.relinked
+                or choice.satisfaction in (Satisfaction.PROVIDER, Satisfaction.DEPENDENCY)
+            )
+            if choice.satisfaction is Satisfaction.UNSATISFIED:
                 warnings.append(f"{path}: needs {needed}, which nothing provides")
             uses.append(
-                LibraryUse(binary=path, needed=needed, satisfaction=satisfaction, detail=detail)
+                LibraryUse(
+                    binary=path,
+                    needed=needed,
+                    satisfaction=choice.satisfaction,
+                    detail=choice.detail,
+                )
             )
         if platform != "win":
             reach = _Reach(emptied=emptied, keep=keep_search_path, lib=relinked)
@@ -237,6 +235,46 @@ def portable_search_paths(
             if entries is not None:
                 edits.set_search_path(path, entries)
     return edits, tuple(notes)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Choice:
+    """How one needed library is satisfied, and what the binary should load instead."""
+
+    restore: str
+    relinked: bool
+    satisfaction: Satisfaction
+    detail: str
+    provider: Provider | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Context:
+    wheel: _Wheel
+    copies: Mapping[str, VendoredLibrary]
+    index: LibraryIndex
+    declared: frozenset[str]
+    platform: str
+
+    def choose(self, path: str, needed: str, info: BinaryInfo) -> _Choice:
+        target = self.wheel.resolve(path, needed)
+        copy = self.copies.get(target or "")
+        if target is not None and copy is None:
+            return _Choice(
+                restore=needed, relinked=False, satisfaction=Satisfaction.PACKAGE, detail=target
+            )
+        if copy is not None:
+            candidates = self.index.providers_of(copy.restores) or (copy.provider,)
+            chosen = _choose(candidates, self.declared)
+            return _Choice(restore=copy.restores, relinked=True, satisfaction=chosen[0],
+                           detail=chosen[1], provider=chosen[2])  # fmt: skip
+        satisfaction, detail, provider = _external(needed, self.index, self.declared, self.platform)
+        restore, relinked = needed, False
+        if provider is not None and needed.startswith("/"):
+            # A build machine's path: load the environment's copy instead.
+            restore, relinked = _linked(self.index.linked_name(needed), info), True
+        return _Choice(restore=restore, relinked=relinked, satisfaction=satisfaction,
+                       detail=detail, provider=provider)  # fmt: skip
 
 
 def _choose(
