@@ -14,7 +14,6 @@ exception itself.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
 import email.parser
@@ -43,6 +42,7 @@ from packaging.version import Version
 
 from condawheel.cli import main as cli
 from fuzz_mutants import Parts, built_seeds, corpus_seeds, mutant, parts_of
+from wheelmaker import record_hash
 
 EXAMPLES = int(os.environ.get("CONDAWHEEL_FUZZ_EXAMPLES", "5000"))
 #: Seconds one input may take; far above what any input of this size needs.
@@ -143,8 +143,7 @@ def check_wheel(path: Path) -> None:
             if member == records[0]:
                 continue
             data = zf.read(member)
-            digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-            assert row[1] == f"sha256={digest.decode()}", member
+            assert row[1] == record_hash(data), member
             assert int(row[2]) == len(data), member
 
 

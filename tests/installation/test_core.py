@@ -3,9 +3,7 @@ conda-like environments (a venv of the machine's CPython plus `conda-meta/`)."""
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import json
 import os
@@ -36,6 +34,7 @@ from condawheel.exceptions import BadInputError
 from condawheel.installation.core import InstallOptions, InstallResult, install, plan_install
 from condawheel.installation.environment import CondaEnvironment
 from condawheel.wheel.prefix import replace_in_file
+from wheelmaker import record_hash
 
 CP = f"cp{sys.version_info.major}{sys.version_info.minor}"
 MACHINE = platform.machine()
@@ -159,10 +158,6 @@ def _record_rows(dist_info: Path) -> dict[str, tuple[str, str]]:
     return {row[0]: (row[1], row[2]) for row in rows if row}
 
 
-def _hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
 def _cli(
     cwd: Path, *args: str | Path, conda_prefix: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
@@ -195,7 +190,7 @@ def test_noarch_package_with_entry_point(prefix: Path, wheels: dict[str, Path]) 
         target = Path(os.path.normpath(site / path))
         assert target.is_file(), path
         if digest:
-            assert digest == _hash(target.read_bytes()), path
+            assert digest == record_hash(target.read_bytes()), path
             assert int(size) == target.stat().st_size
     ran = subprocess.run([str(script)], capture_output=True, text=True, check=False)
     assert ran.stdout == "hello 1.0\n", ran.stderr
@@ -236,8 +231,8 @@ def test_placeholders_are_replaced(prefix: Path, wheels: dict[str, Path]) -> Non
     # RECORD has the hashes of the rewritten files
     dist_info = site_packages(prefix) / "confdata-0.3.dist-info"
     rows = _record_rows(dist_info)
-    assert rows["../../../etc/confdata/conf.txt"][0] == _hash(conf.read_bytes())
-    assert rows["../../../share/confdata/blob.bin"][0] == _hash(data)
+    assert rows["../../../etc/confdata/conf.txt"][0] == record_hash(conf.read_bytes())
+    assert rows["../../../share/confdata/blob.bin"][0] == record_hash(data)
 
     removed = pip_uninstall(prefix, ["confdata"])
     assert removed.returncode == 0, removed.stderr

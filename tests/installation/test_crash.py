@@ -8,9 +8,7 @@ step named STEP: a journal entry written, a file moved aside or written, a
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import os
 import signal
@@ -25,7 +23,7 @@ from clirun import run_cli
 from condaenv import make_env, site_packages, snapshot
 from condawheel.installation.lock import prefix_lock
 from condawheel.installation.transaction import CRASH_ENV
-from wheelmaker import wheel_members, write_wheel
+from wheelmaker import record_hash, wheel_members, write_wheel
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test environments are linux")
 
@@ -86,10 +84,6 @@ def _start(prefix: Path, *args: str | Path, crash: str | None = None) -> subproc
     )
 
 
-def _hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
 def orphans(prefix: Path, baseline: set[str]) -> list[str]:
     """Check every installed RECORD against the disk; return the files under the prefix
     that neither the baseline environment nor any RECORD accounts for."""
@@ -102,7 +96,7 @@ def orphans(prefix: Path, baseline: set[str]) -> list[str]:
             assert path.is_file(), f"{dist_info.name} lists {row[0]}, which is missing"
             if row[1]:
                 data = path.read_bytes()
-                assert (row[1], int(row[2])) == (_hash(data), len(data)), path
+                assert (row[1], int(row[2])) == (record_hash(data), len(data)), path
             listed.add(path.relative_to(prefix).as_posix())
     files = {k for k, v in snapshot(prefix, directories=False).items() if "__pycache__" not in k}
     return sorted(files - baseline - listed)

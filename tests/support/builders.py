@@ -7,7 +7,6 @@ hostile packages on purpose.
 
 from __future__ import annotations
 
-import base64
 import bz2
 import hashlib
 import io
@@ -20,6 +19,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
+
+from wheelmaker import record_hash
 
 try:  # Python 3.14+
     from compression import zstd  # type: ignore[import-not-found]
@@ -294,9 +295,7 @@ class CondaPackageBuilder:
                 if any(path.startswith(d + "/") for d in dist_dirs - {dist.directory}):
                     continue
                 rel = path[len(dist.site_packages) + 1 :]
-                digest = hashlib.sha256(entry.data).digest()
-                b64 = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-                rows.append(f"{rel},sha256={b64},{len(entry.data)}")
+                rows.append(f"{rel},{record_hash(entry.data)},{len(entry.data)}")
             record = f"{dist.directory[len(dist.site_packages) + 1 :]}/RECORD"
             rows.append(f"{record},,")
             records[f"{dist.directory}/RECORD"] = ("\n".join(sorted(rows)) + "\n").encode()

@@ -8,11 +8,9 @@ listing them all.
 
 from __future__ import annotations
 
-import base64
 import csv
 import email.parser
 import fnmatch
-import hashlib
 import io
 import re
 import stat
@@ -33,6 +31,8 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 from packaging.version import InvalidVersion, Version
+
+from wheelmaker import record_hash
 
 __all__ = ["SCHEME_KEYS", "WheelReport", "install_wheel", "validate_wheel"]
 
@@ -126,10 +126,6 @@ def _platform_arch(platform: str) -> tuple[str, str] | None:
     return None
 
 
-def _record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
 def _check_names(names: list[str], problems: list[str]) -> None:
     for name, count in Counter(names).items():
         if count > 1:
@@ -167,7 +163,7 @@ def _check_record(
                 problems.append("RECORD must list itself with empty hash and size")
         elif path not in contents:
             problems.append(f"RECORD lists {path!r}, which is not in the wheel")
-        elif digest != _record_hash(contents[path]):
+        elif digest != record_hash(contents[path]):
             problems.append(f"RECORD hash mismatch for {path!r}: {digest!r}")
         elif size != str(len(contents[path])):
             problems.append(f"RECORD size mismatch for {path!r}: {size} != {len(contents[path])}")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import random
@@ -23,16 +22,12 @@ from condawheel.wheel.writer import (
     compression_for,
     zip_timestamp,
 )
+from wheelmaker import record_hash
 
 DATE = (2023, 11, 14, 22, 13, 20)
 DIST_INFO = "demo-1.0.dist-info"
 WHEEL_NAME = "demo-1.0-py3-none-any.whl"
 BIG = random.Random(7).randbytes(CHUNK * 2 + 123)
-
-
-def b64_sha256(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
-    return "sha256=" + digest.decode()
 
 
 def write_demo(writer: WheelWriter | DiscardingWriter) -> list[RecordEntry]:
@@ -165,11 +160,11 @@ def test_record(tmp_path: Path) -> None:
     script = b"#!python\nprint(1)\n"
     metadata = b"Metadata-Version: 2.4\nName: demo\n"
     assert record == (
-        f"demo-1.0.data/scripts/demo,{b64_sha256(script)},{len(script)}\n"
-        f"demo/__init__.py,{b64_sha256(init)},{len(init)}\n"
-        f"demo/alias.py,{b64_sha256(init)},{len(init)}\n"
-        f"demo/big.bin,{b64_sha256(BIG)},{len(BIG)}\n"
-        f"{DIST_INFO}/METADATA,{b64_sha256(metadata)},{len(metadata)}\n"
+        f"demo-1.0.data/scripts/demo,{record_hash(script)},{len(script)}\n"
+        f"demo/__init__.py,{record_hash(init)},{len(init)}\n"
+        f"demo/alias.py,{record_hash(init)},{len(init)}\n"
+        f"demo/big.bin,{record_hash(BIG)},{len(BIG)}\n"
+        f"{DIST_INFO}/METADATA,{record_hash(metadata)},{len(metadata)}\n"
         f"{DIST_INFO}/RECORD,,\n"
     )
 
@@ -181,7 +176,7 @@ def test_write_returns_the_record_entry(tmp_path: Path) -> None:
         assert writer.has("demo/big.bin") and not writer.has("demo/missing.py")
         writer.abort()
     assert entries[2] == RecordEntry("demo/big.bin", hashlib.sha256(BIG).hexdigest(), len(BIG))
-    assert entries[2].hash_field == b64_sha256(BIG)
+    assert entries[2].hash_field == record_hash(BIG)
     assert entries[3] == RecordEntry(
         "demo/alias.py", hashlib.sha256(b"VALUE = 1\n").hexdigest(), 10
     )
