@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import importlib.util
 import json
 import platform
@@ -11,7 +9,6 @@ import subprocess
 import sys
 import tarfile
 import zipfile
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +24,7 @@ from compilers import (
     requires_gcc,
 )
 from validator import install_wheel, validate_wheel
+from wheelmaker import make_wheel, record_hash
 
 PY = f"cp{sys.version_info.major}{sys.version_info.minor}"
 ARCH = platform.machine()
@@ -185,8 +183,7 @@ def test_noarch_python_layout_entry_points_and_dist_info(tmp_path: Path) -> None
         for row in members[f"{dist}/RECORD"].decode().splitlines()
     )
     init = members["site-packages/tool/__init__.py"]
-    digest = base64.urlsafe_b64encode(hashlib.sha256(init).digest()).rstrip(b"=").decode()
-    assert record["tool/__init__.py"] == f"sha256={digest},{len(init)}"
+    assert record["tool/__init__.py"] == f"{record_hash(init)},{len(init)}"
     assert record["Tool-0.1.dist-info/RECORD"] == ","
     paths = {p["_path"]: p for p in json.loads(members["info/paths.json"])["paths"]}
     assert paths[f"{dist}/RECORD"]["sha256"] == sha256_hex(members[f"{dist}/RECORD"])
@@ -303,51 +300,6 @@ def test_compilers_build_working_binaries(tmp_path: Path) -> None:
 # -- validator ---------------------------------------------------------------------------
 
 
-def record_hash(data: bytes) -> str:
-    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-
-
-def make_wheel(
-    out: Path,
-    files: Mapping[str, bytes | str],
-    *,
-    name: str = "demo",
-    version: str = "1.0",
-    tags: str = "py3-none-any",
-    build: str | None = None,
-    wheel_tags: list[str] | None = None,
-    purelib: bool = True,
-    record_edit: Any = None,
-) -> Path:
-    """A wheel written by hand (zipfile + RECORD), independent of any wheel library."""
-    from packaging.tags import parse_tag
-
-    dist_info = f"{name}-{version}.dist-info"
-    tag_lines = wheel_tags if wheel_tags is not None else sorted(map(str, parse_tag(tags)))
-    body: dict[str, bytes] = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
-    body.setdefault(
-        f"{dist_info}/METADATA",
-        f"Metadata-Version: 2.4\nName: {name}\nVersion: {version}\n".encode(),
-    )
-    body[f"{dist_info}/WHEEL"] = (
-        f"Wheel-Version: 1.0\nGenerator: hand\nRoot-Is-Purelib: {str(purelib).lower()}\n"
-        + "".join(f"Tag: {t}\n" for t in tag_lines)
-        + (f"Build: {build}\n" if build else "")
-    ).encode()
-    rows = [f"{p},{record_hash(d)},{len(d)}" for p, d in body.items()] + [f"{dist_info}/RECORD,,"]
-    if record_edit is not None:
-        rows = record_edit(rows)
-    body[f"{dist_info}/RECORD"] = ("\n".join(rows) + "\n").encode()
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / f"{name}-{version}{f'-{build}' if build else ''}-{tags}.whl"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for member, data in body.items():
-            info = zipfile.ZipInfo(member, date_time=(2024, 1, 1, 0, 0, 0))
-            info.external_attr = (0o100755 if "/scripts/" in member else 0o100644) << 16
-            zf.writestr(info, data, zipfile.ZIP_DEFLATED)
-    return path
-
-
 PURE = {"demo/__init__.py": "x = 1\n"}
 
 
@@ -358,7 +310,7 @@ def test_validator_accepts_a_correct_pure_wheel(tmp_path: Path) -> None:
         "demo-1.0.dist-info/METADATA": "Metadata-Version: 2.4\nName: Demo\nVersion: 1.0\n"
         "License-File: LICENSE\n",
     }
-    report = validate_wheel(make_wheel(tmp_path, files))
+    report = validate_wheel(make_wheel(tmp_path, "demo", "1.0", files=files))
     assert report.name == "demo" and str(report.version) == "1.0" and report.build == ()
     assert {str(t) for t in report.tags} == {"py3-none-any"}
     assert report.metadata.license_files == ["LICENSE"] and report.root_is_purelib
@@ -374,7 +326,9 @@ def test_validator_accepts_a_conda_tagged_extension_wheel(tmp_path: Path) -> Non
         "demo-1.0.data/data/lib/libdep.so": lib.read_bytes(),
     }
     tag = f"{PY}-{PY}-conda_linux_2_17_{ARCH}"
-    report = validate_wheel(make_wheel(tmp_path, files, tags=tag, purelib=False))
+    report = validate_wheel(
+        make_wheel(tmp_path, "demo", "1.0", files=files, tag=tag, purelib=False)
+    )
     assert report.binaries == {f"demo/{ext.name}": "elf", "demo-1.0.data/data/lib/libdep.so": "elf"}
     assert report.data_dir == "demo-1.0.data"
 
@@ -393,7 +347,9 @@ def test_validator_rejects_bad_record_hash(tmp_path: Path) -> None:
         return [r.replace(record_hash(b"x = 1\n"), record_hash(b"other")) for r in rows]
 
     rejects(
-        make_wheel(tmp_path, PURE, record_edit=corrupt), "RECORD hash mismatch", "demo/__init__.py"
+        make_wheel(tmp_path, "demo", "1.0", files=PURE, record_edit=corrupt),
+        "RECORD hash mismatch",
+        "demo/__init__.py",
     )
 
 
@@ -402,7 +358,8 @@ def test_validator_rejects_missing_record_entry(tmp_path: Path) -> None:
         return [r for r in rows if not r.startswith("demo/__init__.py")]
 
     rejects(
-        make_wheel(tmp_path, PURE, record_edit=drop), "'demo/__init__.py' is not listed in RECORD"
+        make_wheel(tmp_path, "demo", "1.0", files=PURE, record_edit=drop),
+        "'demo/__init__.py' is not listed in RECORD",
     )
 
 
@@ -411,34 +368,52 @@ def test_validator_rejects_two_dist_info_dirs(tmp_path: Path) -> None:
         **PURE,
         "other-2.0.dist-info/METADATA": "Metadata-Version: 2.4\nName: other\nVersion: 2.0\n",
     }
-    rejects(make_wheel(tmp_path, files), "exactly one .dist-info", "other-2.0.dist-info")
+    rejects(
+        make_wheel(tmp_path, "demo", "1.0", files=files),
+        "exactly one .dist-info",
+        "other-2.0.dist-info",
+    )
 
 
 def test_validator_rejects_path_escape(tmp_path: Path) -> None:
     rejects(
-        make_wheel(tmp_path, {**PURE, "demo/../../evil.py": ""}), "escapes", "demo/../../evil.py"
+        make_wheel(tmp_path, "demo", "1.0", files={**PURE, "demo/../../evil.py": ""}),
+        "escapes",
+        "demo/../../evil.py",
     )
 
 
 def test_validator_rejects_binary_in_any_wheel(tmp_path: Path) -> None:
     elf = Path(sys.executable).resolve().read_bytes()
-    message = rejects(make_wheel(tmp_path, {**PURE, "demo/tool": elf}), "'any'", "demo/tool")
+    message = rejects(
+        make_wheel(tmp_path, "demo", "1.0", files={**PURE, "demo/tool": elf}), "'any'", "demo/tool"
+    )
     assert "Root-Is-Purelib is true" in message  # every problem is listed, not just the first
 
 
 def test_validator_wants_a_conda_tag_on_a_wheel_without_python_content(tmp_path: Path) -> None:
     data = {"demo-1.0.data/data/share/zoneinfo/UTC": "TZif2"}
-    rejects(make_wheel(tmp_path / "any", data), "'any' but the wheel holds no Python content")
-    noarch = make_wheel(tmp_path / "noarch", data, tags="py3-none-conda_noarch", purelib=False)
+    rejects(
+        make_wheel(tmp_path / "any", "demo", "1.0", files=data),
+        "'any' but the wheel holds no Python content",
+    )
+    noarch = make_wheel(
+        tmp_path / "noarch", "demo", "1.0", files=data, tag="py3-none-conda_noarch", purelib=False
+    )
     assert validate_wheel(noarch).files
     linux = make_wheel(
-        tmp_path / "linux", data, tags="py3-none-conda_linux_2_17_x86_64", purelib=False
+        tmp_path / "linux",
+        "demo",
+        "1.0",
+        files=data,
+        tag="py3-none-conda_linux_2_17_x86_64",
+        purelib=False,
     )
     assert validate_wheel(linux).files
 
 
 def test_validator_rejects_mismatched_tag(tmp_path: Path) -> None:
-    wheel = make_wheel(tmp_path, PURE, wheel_tags=["py2-none-any"])
+    wheel = make_wheel(tmp_path, "demo", "1.0", files=PURE, wheel_tags=["py2-none-any"])
     rejects(wheel, "WHEEL Tag lines ['py2-none-any'] != filename tags ['py3-none-any']")
 
 
@@ -448,8 +423,10 @@ def test_validator_rejects_wrong_abi_and_arch(tmp_path: Path) -> None:
     other = "aarch64" if ARCH != "aarch64" else "x86_64"
     wheel = make_wheel(
         tmp_path,
-        {f"demo/{ext.name}": ext.read_bytes()},
-        tags=f"py3-none-conda_linux_2_17_{other}",
+        "demo",
+        "1.0",
+        files={f"demo/{ext.name}": ext.read_bytes()},
+        tag=f"py3-none-conda_linux_2_17_{other}",
         purelib=False,
     )
     rejects(wheel, "ABI tag 'none'", f"tag says conda_linux_2_17_{other}")
@@ -459,14 +436,16 @@ def test_validator_allows_launcher_templates_in_pure_wheels(tmp_path: Path) -> N
     pe = (
         b"MZ" + b"\0" * 58 + (64).to_bytes(4, "little") + b"PE\0\0" + (0x8664).to_bytes(2, "little")
     )
-    assert not validate_wheel(make_wheel(tmp_path, {**PURE, "demo/cli-64.exe": pe})).binaries
-    rejects(make_wheel(tmp_path, {**PURE, "demo/helper.dll": pe}), "'any'")
+    assert not validate_wheel(
+        make_wheel(tmp_path, "demo", "1.0", files={**PURE, "demo/cli-64.exe": pe})
+    ).binaries
+    rejects(make_wheel(tmp_path, "demo", "1.0", files={**PURE, "demo/helper.dll": pe}), "'any'")
 
 
 def test_validator_checks_build_tag(tmp_path: Path) -> None:
-    report = validate_wheel(make_wheel(tmp_path / "a", PURE, build="1_h123"))
+    report = validate_wheel(make_wheel(tmp_path / "a", "demo", "1.0", files=PURE, build="1_h123"))
     assert report.build == (1, "_h123")
-    wheel = make_wheel(tmp_path / "b", PURE, build="1_h123")
+    wheel = make_wheel(tmp_path / "b", "demo", "1.0", files=PURE, build="1_h123")
     renamed = wheel.with_name("demo-1.0-2_h123-py3-none-any.whl")
     wheel.rename(renamed)
     rejects(renamed, "WHEEL Build is '1_h123', filename says '2_h123'")
@@ -492,7 +471,9 @@ def test_validator_matches_elf_arch_to_platform(
     tmp_path: Path, machine: int, platform_tag: str, problem: str | None
 ) -> None:
     files: dict[str, bytes | str] = {**PURE, "demo-1.0.data/data/lib/libx.so": elf_header(machine)}
-    wheel = make_wheel(tmp_path, files, tags=f"py3-none-{platform_tag}", purelib=False)
+    wheel = make_wheel(
+        tmp_path, "demo", "1.0", files=files, tag=f"py3-none-{platform_tag}", purelib=False
+    )
     if problem is None:
         assert validate_wheel(wheel).binaries == {"demo-1.0.data/data/lib/libx.so": "elf"}
     else:
@@ -505,7 +486,9 @@ def test_install_wheel_places_data_and_scripts(tmp_path: Path) -> None:
         "demo-1.0.data/data/share/demo/readme.txt": "hello\n",
         "demo-1.0.data/scripts/demo-tool": "#!python\nprint('hi')\n",
     }
-    scheme = install_wheel(make_wheel(tmp_path / "dist", files), tmp_path / "root")
+    scheme = install_wheel(
+        make_wheel(tmp_path / "dist", "demo", "1.0", files=files), tmp_path / "root"
+    )
     assert (scheme["purelib"] / "demo" / "__init__.py").read_text() == "x = 1\n"
     assert (scheme["data"] / "share" / "demo" / "readme.txt").read_text() == "hello\n"
     script = scheme["scripts"] / "demo-tool"

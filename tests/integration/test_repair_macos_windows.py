@@ -10,7 +10,6 @@ conda packages built with CondaPackageBuilder and passed with ``--with``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -29,6 +28,7 @@ from condawheel.binaries import read_binary, read_pe
 from condawheel.conversion.repair import RepairOptions, repair
 from macho_signing import LIBSYSTEM, verify_adhoc_signature
 from validator import validate_wheel
+from wheelmaker import make_wheel
 
 DIST_INFO = "fastfoo-1.0.dist-info"
 MAC_WHEEL = "fastfoo-1.0-cp312-cp312-macosx_11_0_arm64.whl"
@@ -67,31 +67,17 @@ INIT_BODY = (
 # --- building wheels and environments ---------------------------------------------------
 
 
-def _record_hash(data: bytes) -> str:
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"sha256={digest}"
-
-
 def write_wheel(
     path: Path, files: Mapping[str, bytes], extra_dist_info: Mapping[str, bytes] | None = None
 ) -> Path:
-    """A wheel holding ``files``, with METADATA, WHEEL and a correct RECORD."""
+    """The fastfoo 1.0 wheel ``path`` names, holding ``files`` and ``extra_dist_info``."""
     tag = path.name.removesuffix(".whl").split("-", 2)[2]
-    members = {
-        **files,
-        f"{DIST_INFO}/METADATA": b"Metadata-Version: 2.1\nName: fastfoo\nVersion: 1.0\n",
-        f"{DIST_INFO}/WHEEL": (
-            f"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: false\nTag: {tag}\n"
-        ).encode(),
-        **{f"{DIST_INFO}/{name}": data for name, data in (extra_dist_info or {}).items()},
-    }
-    record = "".join(f"{n},{_record_hash(d)},{len(d)}\n" for n, d in members.items())
-    members[f"{DIST_INFO}/RECORD"] = f"{record}{DIST_INFO}/RECORD,,\n".encode()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return path
+    extra = {f"{DIST_INFO}/{name}": data for name, data in (extra_dist_info or {}).items()}
+    wheel = make_wheel(
+        path.parent, "fastfoo", "1.0", tag=tag, purelib=False, files={**files, **extra}
+    )
+    assert wheel == path, wheel
+    return wheel
 
 
 def _member(wheel: Path, name: str) -> bytes:

@@ -1,4 +1,4 @@
-"""Small, valid wheels made in code, for the index and resolver tests.
+"""Wheels made in code for the tests, and the RECORD hash every test and checker uses.
 
 Independent of ``condawheel``: a wheel here is a zip with the files given, a METADATA
 with the fields given, a WHEEL file and a RECORD with real hashes.
@@ -11,8 +11,10 @@ import hashlib
 import re
 import warnings
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from packaging.tags import parse_tag
 
 __all__ = ["make_wheel", "record_hash", "wheel_members", "write_wheel"]
 
@@ -20,6 +22,7 @@ _DATE = (2024, 1, 1, 0, 0, 0)
 
 
 def record_hash(data: bytes) -> str:
+    """The RECORD hash field of ``data``: ``sha256=`` and the unpadded urlsafe base64."""
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=")
     return f"sha256={digest.decode()}"
 
@@ -30,16 +33,24 @@ def make_wheel(
     version: str,
     *,
     tag: str = "py3-none-any",
+    build: str | None = None,
     requires_dist: Sequence[str] = (),
     requires_python: str | None = None,
     files: Mapping[str, bytes | str] | None = None,
     metadata_name: str | None = None,
     metadata_version: str | None = None,
+    purelib: bool | None = None,
+    wheel_tags: Sequence[str] | None = None,
+    record_edit: Callable[[list[str]], list[str]] | None = None,
 ) -> Path:
-    """Write ``{name}-{version}-{tag}.whl`` into ``directory`` and return its path.
+    """Write ``{name}-{version}[-{build}]-{tag}.whl`` into ``directory``; return its path.
 
-    ``metadata_name``/``metadata_version`` let METADATA disagree with the file name.
-    ``files`` default to one module named after the distribution.
+    ``files`` default to one module named after the distribution; a METADATA among them
+    replaces the one made from ``metadata_name``/``metadata_version`` (which let it
+    disagree with the file name) and ``requires_*``. WHEEL lists the tags of the
+    (possibly compressed) ``tag`` unless ``wheel_tags`` are given; Root-Is-Purelib is
+    ``purelib``, by default whether the tag ends in ``-none-any``. ``record_edit``
+    rewrites the RECORD rows, to make a wheel that lies about its content.
     """
     directory.mkdir(parents=True, exist_ok=True)
     stem = re.sub(r"[-_.]+", "_", name).lower()  # as the wheel spec names the files
@@ -52,24 +63,30 @@ def make_wheel(
     if requires_python is not None:
         lines.append(f"Requires-Python: {requires_python}")
     lines.extend(f"Requires-Dist: {requirement}" for requirement in requires_dist)
-    purelib = tag.endswith("-none-any")
     members: dict[str, bytes] = {
         path: data.encode() if isinstance(data, str) else data
         for path, data in (files or {f"{stem}/__init__.py": f"NAME = {name!r}\n"}).items()
     }
-    members[f"{dist_info}/METADATA"] = ("\n".join(lines) + "\n").encode()
+    members.setdefault(f"{dist_info}/METADATA", ("\n".join(lines) + "\n").encode())
+    tags = wheel_tags if wheel_tags is not None else sorted(map(str, parse_tag(tag)))
+    root_is_purelib = tag.endswith("-none-any") if purelib is None else purelib
     members[f"{dist_info}/WHEEL"] = (
         "Wheel-Version: 1.0\nGenerator: wheelmaker\n"
-        f"Root-Is-Purelib: {'true' if purelib else 'false'}\nTag: {tag}\n"
+        f"Root-Is-Purelib: {'true' if root_is_purelib else 'false'}\n"
+        + "".join(f"Tag: {t}\n" for t in tags)
+        + (f"Build: {build}\n" if build else "")
     ).encode()
     record = [f"{path},{record_hash(data)},{len(data)}" for path, data in members.items()]
     record.append(f"{dist_info}/RECORD,,")
+    if record_edit is not None:
+        record = record_edit(record)
     members[f"{dist_info}/RECORD"] = ("\n".join(record) + "\n").encode()
-    path = directory / f"{stem}-{version}-{tag}.whl"
+    path = directory / f"{stem}-{version}{f'-{build}' if build else ''}-{tag}.whl"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, data in members.items():
             info = zipfile.ZipInfo(member, _DATE)
-            info.external_attr = 0o644 << 16
+            # scripts are installed executable from the mode their member has
+            info.external_attr = (0o100755 if "/scripts/" in member else 0o100644) << 16
             archive.writestr(info, data)
     return path
 
