@@ -10,7 +10,7 @@ import sys
 import tarfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from conda_package_streaming.package_streaming import stream_conda_component
@@ -26,6 +26,7 @@ from compilers import (
 from validator import install_wheel, validate_wheel
 from wheelmaker import make_wheel, record_hash
 
+Format = Literal["conda", "tar.bz2"]  # what CondaPackageBuilder.build writes
 PY = f"cp{sys.version_info.major}{sys.version_info.minor}"
 ARCH = platform.machine()
 
@@ -74,8 +75,8 @@ def sample() -> CondaPackageBuilder:
 
 
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
-def test_built_package_opens_and_paths_json_is_right(tmp_path: Path, fmt: str) -> None:
-    path = sample().build(tmp_path, fmt)  # type: ignore[arg-type]
+def test_built_package_opens_and_paths_json_is_right(tmp_path: Path, fmt: Format) -> None:
+    path = sample().build(tmp_path, fmt)
     assert path.name == f"demo-1.2.3-h123_1.{fmt}"
     members = read_all(path)
     index = json.loads(members["info/index.json"])
@@ -106,9 +107,9 @@ def test_built_package_opens_and_paths_json_is_right(tmp_path: Path, fmt: str) -
 
 
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
-def test_build_is_deterministic_and_tar_headers_anonymous(tmp_path: Path, fmt: str) -> None:
-    first = sample().build(tmp_path / "a", fmt).read_bytes()  # type: ignore[arg-type]
-    path = sample().build(tmp_path / "b", fmt)  # type: ignore[arg-type]
+def test_build_is_deterministic_and_tar_headers_anonymous(tmp_path: Path, fmt: Format) -> None:
+    first = sample().build(tmp_path / "a", fmt).read_bytes()
+    path = sample().build(tmp_path / "b", fmt)
     assert first == path.read_bytes()
     names = []
     for _tar, member in stream_conda_component(path, component="pkg"):
@@ -120,10 +121,10 @@ def test_build_is_deterministic_and_tar_headers_anonymous(tmp_path: Path, fmt: s
 
 
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
-def test_built_package_extracts_with_links(tmp_path: Path, fmt: str) -> None:
+def test_built_package_extracts_with_links(tmp_path: Path, fmt: Format) -> None:
     from conda_package_streaming.extract import extract
 
-    extract(sample().build(tmp_path, fmt), tmp_path / "x")  # type: ignore[arg-type]
+    extract(sample().build(tmp_path, fmt), tmp_path / "x")
     lib = tmp_path / "x" / "lib"
     assert (lib / "libdemo.so").is_symlink() and (
         lib / "libdemo.so"
@@ -209,7 +210,7 @@ def test_site_packages_per_subdir(
 
 
 @pytest.mark.parametrize("fmt", ["conda", "tar.bz2"])
-def test_hostile_hooks_put_what_they_say_into_the_archive(tmp_path: Path, fmt: str) -> None:
+def test_hostile_hooks_put_what_they_say_into_the_archive(tmp_path: Path, fmt: Format) -> None:
     builder = (
         CondaPackageBuilder(name="evil", version="1")
         .add_file("lib/ok.txt", "ok\n")
@@ -220,7 +221,7 @@ def test_hostile_hooks_put_what_they_say_into_the_archive(tmp_path: Path, fmt: s
         .wrong_sha256_for("lib/ok.txt")
         .list_missing("lib/ghost.so")
     )
-    members = read_all(builder.build(tmp_path, fmt))  # type: ignore[arg-type]
+    members = read_all(builder.build(tmp_path, fmt))
     assert members["../escape"] == b"x" and members["/etc/evil"] == b"y"
     assert members["lib/link-out"].linkname == "/etc/passwd"
     if fmt == "conda":  # a raw member stays in pkg even when named like info/
