@@ -176,34 +176,11 @@ def plan_devendoring(
     )
     edits = BinaryEdits()
     uses: list[LibraryUse] = []
-    warnings: list[str] = []
     requirements: set[str] = set()
     notes: list[str] = []
     for path in sorted(set(binaries) - set(copies)):
-        info = binaries[path]
-        relinked = False
-        for needed in info.needed:
-            choice = context.choose(path, needed, info)
-            if choice.restore != needed:
-                edits.replace_needed(path, needed, choice.restore)
-            if choice.satisfaction is Satisfaction.PROVIDER and choice.provider is not None:
-                requirements.add(requirement_for(choice.provider.package))
-            # Whatever the environment provides must be reachable from where this installs.
-            relinked = (
-                relinked
-                or choice.relinked
-                or choice.satisfaction in (Satisfaction.PROVIDER, Satisfaction.DEPENDENCY)
-            )
-            if choice.satisfaction is Satisfaction.UNSATISFIED:
-                warnings.append(f"{path}: needs {needed}, which nothing provides")
-            uses.append(
-                LibraryUse(
-                    binary=path,
-                    needed=needed,
-                    satisfaction=choice.satisfaction,
-                    detail=choice.detail,
-                )
-            )
+        found, relinked = context.uses_of(path, binaries[path], edits, requirements)
+        uses += found
         if platform != "win":
             reach = _Reach(emptied=emptied, keep=keep_search_path, lib=relinked)
             entries = wheel.search_path(path, reach, prefixes, platform, notes)
@@ -214,7 +191,11 @@ def plan_devendoring(
         edits=edits,
         requirements=tuple(sorted(requirements)),
         uses=tuple(uses),
-        warnings=tuple(warnings),
+        warnings=tuple(
+            f"{u.binary}: needs {u.needed}, which nothing provides"
+            for u in uses
+            if u.satisfaction is Satisfaction.UNSATISFIED
+        ),
         vendored=tuple(vendored),
         notes=tuple(notes),
     )
@@ -255,6 +236,27 @@ class _Context:
     index: LibraryIndex
     declared: frozenset[str]
     platform: str
+
+    def uses_of(
+        self, path: str, info: BinaryInfo, edits: BinaryEdits, requirements: set[str]
+    ) -> tuple[list[LibraryUse], bool]:
+        """How each library ``path`` needs is satisfied, with the edits and requirements
+        that takes; and whether the binary must reach the environment's libraries."""
+        uses: list[LibraryUse] = []
+        relinked = False
+        for needed in info.needed:
+            choice = self.choose(path, needed, info)
+            if choice.restore != needed:
+                edits.replace_needed(path, needed, choice.restore)
+            if choice.satisfaction is Satisfaction.PROVIDER and choice.provider is not None:
+                requirements.add(requirement_for(choice.provider.package))
+            # Whatever the environment provides must be reachable from where this installs.
+            reached = choice.satisfaction in (Satisfaction.PROVIDER, Satisfaction.DEPENDENCY)
+            relinked = relinked or choice.relinked or reached
+            use = LibraryUse(binary=path, needed=needed, satisfaction=choice.satisfaction,
+                             detail=choice.detail)  # fmt: skip
+            uses.append(use)
+        return uses, relinked
 
     def choose(self, path: str, needed: str, info: BinaryInfo) -> _Choice:
         target = self.wheel.resolve(path, needed)
