@@ -309,3 +309,25 @@ def test_discarding_writer_keeps_nothing_and_records_the_same(tmp_path: Path) ->
     assert list(discarding.entries()) == [e.path for e in written]
     assert discarding.has("demo/alias.py") and not discarding.has("demo/missing.py")
     assert discarded == written
+
+
+def test_a_copy_is_the_entry_written_again_byte_for_byte(tmp_path: Path) -> None:
+    text = b"".join(b"line %d of a text file\n" % i for i in range(100_000))
+    wheels = []
+    for name, copy in (("a", False), ("b", True)):
+        with WheelWriter(tmp_path / name, date_time=DATE) as writer:
+            writer.write_bytes("lib/libfoo.so.1.2", text)
+            writer.write_stream("lib/big.bin", io.BytesIO(BIG), size_hint=len(BIG))
+            for source, target in (("lib/libfoo.so.1.2", "lib/libfoo.so"), ("lib/big.bin", "b")):
+                if copy:
+                    writer.copy(source, target, executable=True)
+                else:
+                    data = text if source.endswith(".2") else BIG
+                    writer.write_bytes(target, data, executable=True)
+            wheels.append(
+                writer.finish(DIST_INFO, tmp_path / name / WHEEL_NAME, overwrite=False, label="x")
+            )
+    assert wheels[0].read_bytes() == wheels[1].read_bytes()
+    with zipfile.ZipFile(wheels[1]) as archive:
+        assert archive.read("lib/libfoo.so") == text
+        assert archive.testzip() is None

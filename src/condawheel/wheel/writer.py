@@ -12,7 +12,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -21,6 +21,7 @@ from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
 from condawheel.wheel.record import format_rows, hash_field, record_path
+from condawheel.wheel.zip_entries import EntryAppender, needs_zip64
 from condawheel.wheel.zip_order import canonical_order, order_key, reorder
 
 CHUNK = 1024 * 1024
@@ -110,7 +111,7 @@ class WheelWriter:
     def __init__(self, out_dir: Path, *, date_time: tuple[int, int, int, int, int, int]) -> None:
         self.out_dir = out_dir
         self._date_time = date_time
-        self._records: list[RecordEntry] = []
+        self._records: dict[str, RecordEntry] = {}
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
         os.close(fd)
         self._temp = Path(name)
@@ -162,7 +163,7 @@ class WheelWriter:
                 size += len(chunk)
                 chunk = stream.read(CHUNK)
         entry = RecordEntry(arcname, digest.hexdigest(), size)
-        self._records.append(entry)
+        self._records[arcname] = entry
         return entry
 
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
@@ -171,18 +172,26 @@ class WheelWriter:
         )
 
     def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
-        """Write a second entry with the content of one already written."""
-        size = self._zip.getinfo(source).file_size
-        # zipfile cannot read and write at once: stage the copy (on disk if large).
-        with tempfile.SpooledTemporaryFile(max_size=8 * CHUNK) as staged:
-            with self._zip.open(source) as stream:
-                while chunk := stream.read(CHUNK):
-                    staged.write(chunk)
-            staged.seek(0)
-            return self.write_stream(arcname, staged, executable=executable, size_hint=size)
+        """Write a second entry with the content of one already written: its compressed
+        bytes, as they are (a link's copy costs no compression)."""
+        written = self._zip.getinfo(source)
+        info = self._info(
+            arcname,
+            executable=executable,
+            size=written.file_size,
+            compress_type=written.compress_type,
+        )
+        appender = EntryAppender(self._zip)
+        appender.begin(info, zip64=needs_zip64(written.file_size))
+        for chunk in appender.compressed(source):
+            appender.write(chunk)
+        appender.end(crc=written.CRC, size=written.file_size)
+        entry = replace(self._records[source], path=arcname)
+        self._records[arcname] = entry
+        return entry
 
     def entries(self) -> Iterator[str]:
-        return (record.path for record in self._records)
+        return iter(self._records)
 
     def finish(self, dist_info: str, destination: Path, *, overwrite: bool, label: str) -> Path:
         """Write RECORD, close the archive and move it to ``destination``.
@@ -197,7 +206,8 @@ class WheelWriter:
         record = record_path(dist_info)
         key = order_key(dist_info)
         rows = [
-            (r.path, r.hash_field, r.size) for r in sorted(self._records, key=lambda r: key(r.path))
+            (r.path, r.hash_field, r.size)
+            for r in sorted(self._records.values(), key=lambda r: key(r.path))
         ]
         data = format_rows([*rows, (record, "", "")]).encode()
         info = self._info(
