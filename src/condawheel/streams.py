@@ -11,3 +11,18 @@ from typing import Protocol
 
 class Readable(Protocol):
     def read(self, size: int = -1, /) -> bytes: ...
+
+
+class Prefixed:
+    """A head already read (to sniff the format), then the rest of the stream."""
+
+    def __init__(self, head: bytes, rest: Readable) -> None:
+        self._head = head
+        self._rest = rest
+
+    def read(self, size: int = -1, /) -> bytes:
+        if self._head:
+            chunk, self._head = self._head, b""
+        else:
+            chunk = self._rest.read(size)
+        return chunk

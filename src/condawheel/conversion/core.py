@@ -17,6 +17,7 @@ from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.linkage import LibraryCheck, check_libraries
 from condawheel.conversion.payload import Payload, PayloadWriter
 from condawheel.conversion.plan import ConvertOptions, Plan, make_plan
+from condawheel.conversion.relink import relink
 from condawheel.conversion.tags import TagDecision, decide_tags
 from condawheel.exceptions import BadInputError
 from condawheel.quoting import quote
@@ -134,7 +135,8 @@ def _write(
     options: ConvertOptions,
     known: KnownPackages,
 ) -> ConvertResult:
-    """Stream the payload, decide the tags, write the dist-info: all but the rename."""
+    """Stream the payload, relink the binaries, decide the tags, write the dist-info: all
+    but the rename."""
     with HeldBinaries() as held:
         payload_writer = PayloadWriter(plan, sink, held)
         payload = payload_writer.run(source)
@@ -145,18 +147,16 @@ def _write(
                 f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
                 "environment that provides it, or declare the dependency that does"
             )
+        kept = relink(held, payload.binaries, remove=libraries.remove, edits=libraries.edits)
         cleared = held.write(
-            sink,
-            remove=frozenset(libraries.remove),
-            edits=libraries.edits,
-            placeholders={r.path: r.placeholder for r in payload.prefix_records},
+            sink, placeholders={r.path: r.placeholder for r in payload.prefix_records}
         )
     payload = payload.without(libraries.remove).without_placeholders(cleared)
     plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
     tags = decide_tags(
         plan.package,
         plan.dependencies,
-        payload.binaries,
+        kept,
         payload.root_files,
         plain=options.plain_tags,
     )

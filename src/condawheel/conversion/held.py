@@ -4,6 +4,8 @@ A vendored library can come anywhere in the archive, after the extension that us
 it, and any binary's search path may name the build machine's folders, so binaries
 cannot be written as they stream past: they are spooled to a scratch folder (never
 memory), then removed, edited or written as they are, last and in name order.
+`repair` holds a wheel's binaries the same way; `conversion.relink` is the step both
+then run on them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -36,6 +38,7 @@ class HeldBinaries:
     def __init__(self) -> None:
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
         self._held: dict[str, _Held] = {}
+        self._count = 0
 
     def __enter__(self) -> HeldBinaries:
         return self
@@ -54,9 +57,7 @@ class HeldBinaries:
 
     def hold(self, arcname: str, stream: Readable, *, executable: bool) -> tuple[Path, str, int]:
         """Spool ``stream``; return where it is, its sha256 and its size."""
-        if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix=held_prefix())
-        path = Path(self._scratch.name) / str(len(self._held))
+        path = self._place(arcname)
         digest = hashlib.sha256()
         size = 0
         with path.open("wb") as out:
@@ -70,29 +71,38 @@ class HeldBinaries:
     def alias(self, source: str, arcname: str) -> None:
         """A second wheel entry with the content of a held one (a link's copy)."""
         held = self._held[source]
-        copy = held.path.with_name(f"{held.path.name}-{len(self._held)}")
+        copy = self._place(arcname)
         shutil.copyfile(held.path, copy)
         self._held[arcname] = _Held(copy, held.executable, held.source or source)
 
-    def write(
-        self,
-        sink: Sink,
-        *,
-        remove: frozenset[str],
-        edits: BinaryEdits,
-        placeholders: Mapping[str, str] | None = None,
-    ) -> frozenset[str]:
-        """Edit what the plan edits, leave out what it removes, write the rest. Returns
-        the files of ``placeholders`` (wheel path -> prefix placeholder) that do not hold
-        their placeholder (any more: it may have been in the search path only)."""
-        cleared: set[str] = set()
+    def path(self, arcname: str) -> Path:
+        """Where the held file for ``arcname`` is."""
+        return self._held[arcname].path
+
+    def drop(self, arcnames: Iterable[str]) -> None:
+        """Leave ``arcnames`` out of the wheel (de-vendored copies)."""
+        for arcname in arcnames:
+            self._held.pop(arcname, None)
+
+    def apply(self, edits: BinaryEdits) -> list[str]:
+        """Apply the queued edits to the held files (a link's copy shares the edits of
+        the file it copies); return the entries edited, in name order."""
+        edited: list[str] = []
         for arcname in sorted(self._held):
-            if arcname in remove:
-                continue
             held = self._held[arcname]
             own = edits.for_file(arcname) or edits.for_file(held.source)
             if own:
                 apply_edits(held.path, own)
+                edited.append(arcname)
+        return edited
+
+    def write(self, sink: Sink, *, placeholders: Mapping[str, str] | None = None) -> frozenset[str]:
+        """Write the held files, in name order. Returns the files of ``placeholders``
+        (wheel path -> prefix placeholder) that do not hold their placeholder (any
+        more: it may have been in the search path only)."""
+        cleared: set[str] = set()
+        for arcname in sorted(self._held):
+            held = self._held[arcname]
             placeholder = (placeholders or {}).get(arcname)
             if placeholder and not _holds(held.path, placeholder.encode()):
                 cleared.add(arcname)
@@ -101,6 +111,16 @@ class HeldBinaries:
                     arcname, stream, executable=held.executable, size_hint=held.path.stat().st_size
                 )
         return frozenset(cleared)
+
+    def _place(self, arcname: str) -> Path:
+        """A fresh scratch path that keeps the entry's file name: a re-signed Mach-O
+        takes its file name as its identifier."""
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix=held_prefix())
+        folder = Path(self._scratch.name) / str(self._count)
+        self._count += 1
+        folder.mkdir()
+        return folder / arcname.rpartition("/")[2]
 
 
 def _holds(path: Path, text: bytes) -> bool:

@@ -28,7 +28,7 @@ from condawheel.conversion.plan import Plan
 from condawheel.conversion.scripts import rewrite_shebang
 from condawheel.conversion.tags import FoundBinary
 from condawheel.exceptions import BadInputError
-from condawheel.streams import Readable
+from condawheel.streams import Prefixed
 from condawheel.wheel.writer import Sink
 
 #: Scripts up to this size wait in memory until the entry point names are known.
@@ -210,7 +210,7 @@ class PayloadWriter:
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
         record = self.sink.write_stream(
-            arcname, _Prefixed(head, member.stream), executable=executable, size_hint=member.size
+            arcname, Prefixed(head, member.stream), executable=executable, size_hint=member.size
         )
         self._verify(member.path, record.sha256, record.size)
         self._record(member.path, arcname, executable, destination.scheme, record.sha256)
@@ -224,7 +224,7 @@ class PayloadWriter:
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
         path, sha256, size = self._held.hold(
-            arcname, _Prefixed(head, member.stream), executable=executable
+            arcname, Prefixed(head, member.stream), executable=executable
         )
         self._verify(member.path, sha256, size)
         with path.open("rb") as stream:
@@ -352,18 +352,3 @@ def _wrapper_name(script: str, windows: bool) -> str:
             if script.lower().endswith(suffix):
                 return script[: -len(suffix)]
     return script
-
-
-class _Prefixed:
-    """The sniffed head, then the rest of the member."""
-
-    def __init__(self, head: bytes, rest: Readable) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            chunk, self._head = self._head, b""
-        else:
-            chunk = self._rest.read(size)
-        return chunk

@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from condawheel.binaries import BinaryInfo, BinaryReadError, read_binary, sniff
-from condawheel.binaries.patcher import apply_edits
+from condawheel.binaries import BinaryReadError, read_binary, sniff
+from condawheel.binaries.detect import MIN_SNIFF_BYTES
 from condawheel.conda.known import KnownPackages
+from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.metadata import add_requires_external, retag_wheel_file
+from condawheel.conversion.relink import relink
 from condawheel.conversion.tags import FoundBinary, platform_tag
 from condawheel.exceptions import BadInputError, NothingToDoError
 from condawheel.libraries.devendor import DevendorPlan, Satisfaction, plan_devendoring
 from condawheel.libraries.providers import LibraryIndex
+from condawheel.streams import Prefixed
 from condawheel.wheel.reader import WheelInput
 from condawheel.wheel.tags import subdir_for_platform_tag
 from condawheel.wheel.verify import read_verified
@@ -89,10 +91,10 @@ def inspect_wheel(wheel: Path, options: RepairOptions | None = None) -> RepairRe
 def _run(
     wheel: Path, out_dir: Path | None, options: RepairOptions, sources: tuple[Path, ...]
 ) -> RepairResult:
-    with WheelInput(wheel) as source, tempfile.TemporaryDirectory() as scratch:
+    with WheelInput(wheel) as source, HeldBinaries() as held:
         read_verified(source)  # RECORD, METADATA, WHEEL: hostile input, checked first
         # A wheel without binaries (py3-none-any) has nothing to repair, whatever its tag.
-        binaries = _extract_binaries(source, Path(scratch))
+        binaries = _hold_binaries(source, held)
         if not binaries:
             raise NothingToDoError(
                 f"{wheel.name}: holds no binaries, so there is nothing to repair"
@@ -105,7 +107,7 @@ def _run(
             )
         index = LibraryIndex.from_known(KnownPackages.load(sources))
         plan = plan_devendoring(
-            {name: info for name, (_, info) in binaries.items()},
+            {b.path: b.info for b in binaries},
             index=index,
             declared=(),
             platform=subdir.partition("-")[0],
@@ -119,18 +121,13 @@ def _run(
                 f"{wheel.name}: {first.binary} needs {first.needed}, which nothing provides "
                 "(--strict); pass --with the conda environment that has it"
             )
-        # Applied to scratch copies even for inspect: the tag is read from the edited files.
-        for name in plan.edits.files():
-            apply_edits(binaries[name][0], plan.edits.for_file(name))
-        kept = {n: b for n, b in binaries.items() if n not in plan.remove}
-        found = [
-            FoundBinary(path=n, in_root=True, info=_reread(n, p)) for n, (p, _) in kept.items()
-        ]
-        tag, _, mismatches = platform_tag(subdir, found, plain=options.plain_tags)
+        # Relinked even for inspect: the tag is read from the edited files.
+        kept = relink(held, binaries, remove=plan.remove, edits=plan.edits)
+        tag, _, mismatches = platform_tag(subdir, kept, plain=options.plain_tags)
         result_name = _retagged_name(source, tag)
         if out_dir is not None:
             ensure_output_dir(out_dir)
-            _write(source, out_dir / result_name, plan, kept, tag, options)
+            _write(source, out_dir / result_name, plan, held, tag, options)
     return RepairResult(
         input=wheel,
         wheel=(out_dir / result_name) if out_dir is not None else Path(result_name),
@@ -177,38 +174,28 @@ def _installed_root(source: WheelInput, subdir: str) -> str:
     return f"lib/python{version.group(1)}.{minor}/site-packages"
 
 
-def _extract_binaries(source: WheelInput, scratch: Path) -> dict[str, tuple[Path, BinaryInfo]]:
-    """Copy every binary of the wheel to ``scratch`` (to read, and maybe edit)."""
-    found: dict[str, tuple[Path, BinaryInfo]] = {}
-    for number, member in enumerate(sorted(source.names)):
-        chunks = source.open(member)
-        head = next(chunks, b"")
-        fmt = sniff(head)
-        if fmt is None:
-            continue
-        # The file keeps its own name: a re-signed Mach-O takes it as its identifier.
-        path = scratch / str(number) / Path(member).name
-        path.parent.mkdir()
-        with path.open("wb") as out:
-            out.write(head)
-            for chunk in chunks:
-                out.write(chunk)
+def _hold_binaries(source: WheelInput, held: HeldBinaries) -> list[FoundBinary]:
+    """Hold every binary of the wheel on disk (to read, and maybe edit)."""
+    found: list[FoundBinary] = []
+    for member in sorted(source.names):
+        with source.stream(member) as stream:
+            head = stream.read(MIN_SNIFF_BYTES)
+            fmt = sniff(head)
+            if fmt is None:
+                continue
+            executable = source.is_executable(member)
+            path, _, _ = held.hold(member, Prefixed(head, stream), executable=executable)
         with path.open("rb") as stream:
             try:
-                found[member] = (path, read_binary(stream, fmt))
+                info = read_binary(stream, fmt)
             except BinaryReadError as exc:
                 # "MZ" starts many files that are not PE; one named like a DLL must be.
                 if fmt.value != "pe" or member.lower().endswith(_PE_NAMES):
                     raise BadInputError(f"{source.label}: {member}: {exc}") from None
+                held.drop((member,))
+                continue
+        found.append(FoundBinary(path=member, in_root=True, info=info))
     return found
-
-
-def _reread(name: str, path: Path) -> BinaryInfo:
-    with path.open("rb") as stream:
-        try:
-            return read_binary(stream)
-        except BinaryReadError as exc:
-            raise BadInputError(f"{name}: unreadable after editing: {exc}") from None
 
 
 def _retagged_name(source: WheelInput, platform: str) -> str:
@@ -221,14 +208,14 @@ def _write(
     source: WheelInput,
     destination: Path,
     plan: DevendorPlan,
-    binaries: Mapping[str, tuple[Path, BinaryInfo]],
+    held: HeldBinaries,
     platform: str,
     options: RepairOptions,
 ) -> None:
     removed = set(plan.remove)
     # A folder of copies is gone only when no binary is left in it; then delvewheel's
     # load-order file and its __init__ patch, which point at the folder, go too.
-    left = {name.rpartition("/")[0] for name in binaries}
+    left = {name.rpartition("/")[0] for name in source.names if name in held}
     emptied = {name.rpartition("/")[0] for name in removed} - left
     tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
     dist_info = source.dist_info
@@ -240,21 +227,19 @@ def _write(
     date_time = zip_timestamp(None) if epoch else source.date_time()
     with WheelWriter(destination.parent, date_time=date_time) as writer:
         for member in sorted(source.names):
-            if member in removed or _left_out(member, dist_info, emptied):
+            if member in removed or member in held or _left_out(member, dist_info, emptied):
                 continue
             executable = source.is_executable(member)
             base = member.rpartition("/")[2]
             rewrite = rewrites.get(member)
             if rewrite is None and base == "__init__.py" and emptied:
                 rewrite = _without_delvewheel_patch
-            if member in binaries:
-                with binaries[member][0].open("rb") as stream:
-                    writer.write_stream(member, stream, executable=executable)
-            elif rewrite is not None:
+            if rewrite is not None:
                 writer.write_bytes(member, rewrite(source.read(member)))
             else:
                 with source.stream(member) as stream:
                     writer.write_stream(member, stream, executable=executable)
+        held.write(writer)  # the binaries, relinked
         writer.finish(dist_info, destination, overwrite=options.overwrite, label=source.label)
 
 
