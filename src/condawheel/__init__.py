@@ -21,6 +21,7 @@ from condawheel.version import __version__
 if TYPE_CHECKING:
     from condawheel.building.core import BuildResult, build
     from condawheel.building.recipes import BuildOptions
+    from condawheel.conversion.batch import BatchItem, convert_many
     from condawheel.conversion.core import ConvertResult, convert, inspect_package
     from condawheel.conversion.plan import ConvertOptions
     from condawheel.conversion.repair import RepairOptions, RepairResult, inspect_wheel, repair
@@ -42,6 +43,8 @@ _HOMES = {
     "BuildResult": "condawheel.building.core",
     "build": "condawheel.building.core",
     "ConvertOptions": "condawheel.conversion.plan",
+    "BatchItem": "condawheel.conversion.batch",
+    "convert_many": "condawheel.conversion.batch",
     "ConvertResult": "condawheel.conversion.core",
     "convert": "condawheel.conversion.core",
     "inspect_package": "condawheel.conversion.core",
@@ -67,6 +70,7 @@ _HOMES = {
 
 __all__ = [
     "BadInputError",
+    "BatchItem",
     "BuildOptions",
     "BuildResult",
     "CondawheelError",
@@ -86,6 +90,7 @@ __all__ = [
     "build",
     "build_index",
     "convert",
+    "convert_many",
     "inspect_package",
     "inspect_wheel",
     "install",
