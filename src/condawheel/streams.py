@@ -6,6 +6,8 @@ them, so the protocol lives here, below both, rather than in either.
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Protocol
 
 
@@ -26,3 +28,15 @@ class Prefixed:
         else:
             chunk = self._rest.read(size)
         return chunk
+
+
+def spool(stream: Readable, path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:
+    """Copy ``stream`` to a new file at ``path`` in chunks; its sha256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+        while data := stream.read(chunk):
+            digest.update(data)
+            out.write(data)
+            size += len(data)
+    return digest.hexdigest(), size

@@ -84,6 +84,7 @@ def _read(fileobj: BinaryIO) -> BinaryInfo:
         raise BinaryReadError(f"corrupt ELF file: truncated at {file_size} of {end} bytes")
 
     strings = _dynamic_strings(dynamic) if dynamic is not None else {}
+    needs = _version_needs(elf)
     sonames = strings.get("DT_SONAME", [])
     soname = sonames[0] if sonames else None
     return BinaryInfo(
@@ -97,7 +98,8 @@ def _read(fileobj: BinaryIO) -> BinaryInfo:
         # A PIE executable is ET_DYN too; what sets it apart is its PT_INTERP.
         # Some libraries (libc.so.6) are runnable and have both: the SONAME wins.
         is_shared_library=elf["e_type"] == "ET_DYN" and (soname is not None or not has_interp),
-        glibc_floor=_glibc_floor(elf),
+        glibc_floor=_glibc_floor(needs),
+        version_needs=needs,
     )
 
 
@@ -128,9 +130,9 @@ def _split_paths(values: list[str]) -> tuple[str, ...]:
     return tuple(path for value in values for path in value.split(":") if path)
 
 
-def _glibc_floor(elf: ELFFile) -> tuple[int, int] | None:
-    """Newest GLIBC_x.y version required from any library (libc, libm, libpthread...)."""
-    newest: tuple[int, int, int] | None = None
+def _version_needs(elf: ELFFile) -> tuple[tuple[str, str], ...]:
+    """``(library, version)`` for every symbol version required, sorted and unique."""
+    found: set[tuple[str, str]] = set()
     for section in elf.iter_sections():
         if not isinstance(section, GNUVerNeedSection):
             continue
@@ -138,12 +140,21 @@ def _glibc_floor(elf: ELFFile) -> tuple[int, int] | None:
         # than trusting the counts keeps a corrupt count from looping for ages.
         for verneed, vernaux_iter in section.iter_versions():
             for vernaux in vernaux_iter:
-                match = _GLIBC_VERSION.fullmatch(vernaux.name or "")
-                if match:
-                    version = (int(match[1]), int(match[2]), int(match[3] or 0))
-                    newest = version if newest is None else max(newest, version)
+                if vernaux.name:
+                    found.add((str(verneed.name or ""), str(vernaux.name)))
                 if vernaux["vna_next"] == 0:
                     break
             if verneed["vn_next"] == 0:
                 break
+    return tuple(sorted(found))
+
+
+def _glibc_floor(needs: tuple[tuple[str, str], ...]) -> tuple[int, int] | None:
+    """Newest GLIBC_x.y version required from any library (libc, libm, libpthread...)."""
+    newest: tuple[int, int, int] | None = None
+    for _, name in needs:
+        match = _GLIBC_VERSION.fullmatch(name)
+        if match:
+            version = (int(match[1]), int(match[2]), int(match[3] or 0))
+            newest = version if newest is None else max(newest, version)
     return None if newest is None else newest[:2]

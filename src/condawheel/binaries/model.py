@@ -65,3 +65,6 @@ class BinaryInfo:
     glibc_floor: tuple[int, int] | None = None
     #: Minimum macOS version from LC_BUILD_VERSION or LC_VERSION_MIN_MACOSX.
     macos_floor: tuple[int, int] | None = None
+    #: ``(library, version)`` for every symbol version required (ELF only):
+    #: ``("libstdc++.so.6", "GLIBCXX_3.4.30")``, as manylinux policies judge them.
+    version_needs: tuple[tuple[str, str], ...] = ()

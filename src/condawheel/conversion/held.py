@@ -10,7 +10,6 @@ then run on them.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -20,7 +19,7 @@ from types import TracebackType
 
 from condawheel.binaries.patcher import BinaryEdits, apply_edits
 from condawheel.stale import held_prefix
-from condawheel.streams import Readable
+from condawheel.streams import Readable, spool
 from condawheel.wheel.writer import CHUNK, Sink
 
 
@@ -58,15 +57,9 @@ class HeldBinaries:
     def hold(self, arcname: str, stream: Readable, *, executable: bool) -> tuple[Path, str, int]:
         """Spool ``stream``; return where it is, its sha256 and its size."""
         path = self._place(arcname)
-        digest = hashlib.sha256()
-        size = 0
-        with path.open("wb") as out:
-            while chunk := stream.read(CHUNK):
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
+        digest, size = spool(stream, path, CHUNK)
         self._held[arcname] = _Held(path, executable)
-        return path, digest.hexdigest(), size
+        return path, digest, size
 
     def alias(self, source: str, arcname: str) -> None:
         """A second wheel entry with the content of a held one (a link's copy)."""
