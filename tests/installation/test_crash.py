@@ -184,8 +184,8 @@ def test_terminate_rolls_back_at_once(
     process.send_signal(getattr(signal, signal_name))
     process.send_signal(signal.SIGCONT)
     _, err = process.communicate(timeout=60)
-    assert process.returncode == 130, err
-    assert err.strip() == "condawheel: interrupted"
+    assert process.returncode == 128 + getattr(signal, signal_name), err
+    assert err.strip() == f"condawheel: interrupted by {signal_name}"
     assert snapshot(prefix) == before
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -156,7 +154,8 @@ def execute(args: argparse.Namespace) -> int:
     index = _index_options(args, requirements)
     prefix = locate(args.prefix, os.environ)
     # everything from reading the environment to the last file is done holding the lock
-    with prefix_lock(prefix, wait=not args.no_wait, on_wait=output.say), _terminate_as_interrupt():
+    # SIGTERM and SIGHUP roll back as Ctrl-C does: main turns them into an interrupt.
+    with prefix_lock(prefix, wait=not args.no_wait, on_wait=output.say):
         recovered = recover(prefix)
         if recovered is not None:
             output.say(_recovered(prefix, recovered))
@@ -165,23 +164,6 @@ def execute(args: argparse.Namespace) -> int:
         if not args.targets:
             return 0
         return _locked(args, prefix, wheels, requirements, index)
-
-
-@contextmanager
-def _terminate_as_interrupt() -> Iterator[None]:
-    """SIGTERM and SIGHUP roll the installation back as Ctrl-C does (a SIGKILL is left
-    to the next run's recovery)."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    wanted = [getattr(signal, n) for n in ("SIGTERM", "SIGHUP") if hasattr(signal, n)]
-    previous = {s: signal.signal(s, interrupt) for s in wanted}
-    try:
-        yield
-    finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
 
 
 def _recovered(prefix: Path, recovery: Recovery) -> str:
