@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from condawheel.building.cibuildwheel import ARCHITECTURES, PYTHONS, cibuildwheel_config
+from condawheel.cli import output
 
 _HELP = f"""\
 Print the [tool.cibuildwheel.linux] block that builds conda-tagged wheels in the
@@ -47,5 +48,5 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    print(cibuildwheel_config(args.subdir, image=args.image, abi3=args.abi3), end="")
+    output.text(cibuildwheel_config(args.subdir, image=args.image, abi3=args.abi3))
     return 0

@@ -99,8 +99,8 @@ def render_wheel(data: dict[str, Any]) -> str:
     for use in data["libraries"]:
         detail = f": {use['detail']}" if use["detail"] else ""
         lines.append(f"    {use['binary']} needs {use['needs']}: {use['satisfied_by']}{detail}")
-    lines += [f"  note: {n}" for n in data["notes"]]
-    lines += [f"  warning: {w}" for w in data["warnings"]]
+    lines += [output.labelled("note", n) for n in data["notes"]]
+    lines += [output.labelled("warning", w) for w in data["warnings"]]
     return "\n".join(lines)
 
 
@@ -142,8 +142,6 @@ def render(data: dict[str, Any]) -> str:
             target = dep["requirement"] or "-"
             lines.append(f"    {dep['conda']:<32} -> {dep['kind']}: {target}")
             lines.append(f"    {'':<32}    ({dep['reason']})")
-    for note in [*data["notes"], *files["notes"]]:
-        lines.append(f"  note: {note}")
-    for warning in data["warnings"]:
-        lines.append(f"  warning: {warning}")
+    lines += [output.labelled("note", n) for n in [*data["notes"], *files["notes"]]]
+    lines += [output.labelled("warning", w) for w in data["warnings"]]
     return "\n".join(lines)

@@ -57,6 +57,16 @@ def line(text: str) -> None:
     print(text)
 
 
+def text(document: str) -> None:
+    """A document that is the result as it is (a generated file), on stdout."""
+    sys.stdout.write(document)
+
+
+def labelled(label: str, message: str) -> str:
+    """A note or warning inside a report about one input, indented under it."""
+    return f"  {label}: {message}"
+
+
 def json_line(obj: Any) -> None:
     """One JSON object per line (JSON Lines), flushed so a reader sees each at once."""
     print(json.dumps(obj, sort_keys=True), flush=True)
