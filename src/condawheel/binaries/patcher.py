@@ -20,9 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pefile
-
-from condawheel.binaries import codesign
+from condawheel.binaries import codesign, pe_names
 from condawheel.binaries.model import BinaryFormat, BinaryInfo, BinaryReadError
 from condawheel.binaries.read import read_binary
 from condawheel.exceptions import BadInputError
@@ -117,9 +115,10 @@ def apply_edits(path: Path, edits: Sequence[Edit], fmt: BinaryFormat | None = No
     - Mach-O, thin or universal: LIEF edits every slice; then each slice that
       is arm64 or was signed gets a fresh ad-hoc signature
       (:mod:`condawheel.binaries.codesign`) whose identifier is ``path.name``.
-    - PE: DLL names are rewritten in place in the import and delay-import
-      directories, so a new name may not be longer than the old one; names match
-      case-insensitively, as on Windows. A search path and a SONAME do not exist
+    - PE: DLL names are rewritten in the import and delay-import directories
+      (:mod:`condawheel.binaries.pe_names`): in place where the new name fits, else
+      in a section added for them; names match case-insensitively, as on Windows,
+      and a checksum is renewed. A search path and a SONAME do not exist
       on Windows (DLLs are found through the environment's ``Library/bin``), so
       those edits do nothing. An Authenticode signature is not renewed.
 
@@ -263,13 +262,6 @@ def _apply_macho(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
     tmp.write_bytes(signed)
 
 
-# (data directory, attribute pefile fills in)
-_IMPORT_DIRECTORIES = (
-    ("IMAGE_DIRECTORY_ENTRY_IMPORT", "DIRECTORY_ENTRY_IMPORT"),
-    ("IMAGE_DIRECTORY_ENTRY_DELAY_IMPORT", "DIRECTORY_ENTRY_DELAY_IMPORT"),
-)
-
-
 def _apply_pe(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
     renames = {
         (edit.old or "").lower(): edit.new or ""
@@ -278,43 +270,10 @@ def _apply_pe(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
     }
     if not renames:
         return
-    pe = pefile.PE(data=tmp.read_bytes(), fast_load=True)
     try:
-        pe.parse_data_directories(
-            directories=[pefile.DIRECTORY_ENTRY[d] for d, _ in _IMPORT_DIRECTORIES],
-            import_dllnames_only=True,
-        )
-        for _, attribute in _IMPORT_DIRECTORIES:
-            for entry in getattr(pe, attribute, None) or ():
-                old: bytes = entry.dll
-                new = renames.get(old.decode("ascii", errors="replace").lower())
-                if new is not None and not pe.set_bytes_at_rva(
-                    _name_rva(pe, entry), _fit(path, old, new)
-                ):
-                    raise BinaryEditError(f"cannot edit {path}: the name of {new} is out of bounds")
-        if pe.OPTIONAL_HEADER.CheckSum:
-            pe.OPTIONAL_HEADER.CheckSum = pe.generate_checksum()
-        data = pe.write()
-    finally:
-        pe.close()
-    tmp.write_bytes(data)
-
-
-def _name_rva(pe: pefile.PE, entry: pefile.ImportDescData) -> int:
-    if hasattr(entry.struct, "Name"):
-        return int(entry.struct.Name)
-    # A delay-import descriptor holds an RVA when bit 0 of grAttrs is set,
-    # else (old Visual C++) a virtual address.
-    name = int(entry.struct.szName)
-    return name if entry.struct.grAttrs & 1 else name - int(pe.OPTIONAL_HEADER.ImageBase)
-
-
-def _fit(path: Path, old: bytes, new: str) -> bytes:
-    """``new`` in the place of the string ``old`` and its NUL, padded with NULs."""
-    if not new.isascii() or len(new) > len(old):
-        old_name = old.decode("ascii", "replace")
-        raise BinaryEditError(f"cannot edit {path}: {new} is longer than {old_name} or not ASCII")
-    return new.encode("ascii").ljust(len(old) + 1, b"\0")
+        tmp.write_bytes(pe_names.rename_dlls(tmp.read_bytes(), renames))
+    except pe_names.PENameError as exc:
+        raise BinaryEditError(f"cannot edit {path}: {exc}") from exc
 
 
 _APPLY: dict[BinaryFormat, Callable[[Path, Path, Sequence[Edit]], None]] = {
