@@ -8,10 +8,14 @@ called and how a binary is made to load them; each platform answers that here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from typing import Protocol
 
 from condawheel.binaries.patcher import BinaryEdits
+from condawheel.libraries.bundle_names import BundleNameError
+
+__all__ = ["BundleLayout", "layout_for", "top_level_packages"]
 
 
 class BundleLayout(Protocol):
@@ -46,3 +50,49 @@ class BundleLayout(Protocol):
         (Windows: a package's ``__init__.py`` adds ``folder`` to the DLL search path),
         or None to leave it as it is."""
         ...
+
+
+def layout_for(platform: str, *, packages: Iterable[str] = ()) -> BundleLayout:
+    """The layout of ``platform`` (``"linux"``, ``"osx"`` or ``"win"``).
+
+    ``packages`` are the wheel's top-level import packages (:func:`top_level_packages`):
+    on macOS the copies go inside the package when there is exactly one, as delocate
+    puts them.
+    """
+    factory = _LAYOUTS.get(platform)
+    if factory is None:
+        known = ", ".join(sorted(_LAYOUTS))
+        raise BundleNameError(f"no standalone layout for platform {platform!r}; known: {known}")
+    return factory(tuple(packages))
+
+
+def _macos(packages: tuple[str, ...]) -> BundleLayout:
+    from condawheel.libraries.layout_macos import MacOSLayout
+
+    return MacOSLayout(packages=packages)
+
+
+def _windows(packages: tuple[str, ...]) -> BundleLayout:
+    from condawheel.libraries.layout_windows import WindowsLayout
+
+    return WindowsLayout()
+
+
+# Imported on use: a conversion needs the layout of one platform only.
+_LAYOUTS: dict[str, Callable[[tuple[str, ...]], BundleLayout]] = {
+    "osx": _macos,
+    "win": _windows,
+}
+
+_DATA_LIBS = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
+
+
+def top_level_packages(members: Iterable[str]) -> tuple[str, ...]:
+    """The import packages at the top of a wheel (a folder with an ``__init__.py``,
+    also under ``{dist}.data/purelib`` or ``platlib``), sorted."""
+    found = set()
+    for member in members:
+        parts = _DATA_LIBS.sub("", member).split("/")
+        if len(parts) == 2 and parts[1] == "__init__.py" and parts[0].isidentifier():
+            found.add(parts[0])
+    return tuple(sorted(found))

@@ -1,0 +1,28 @@
+"""The lookup of a platform's bundle layout, and of a wheel's top-level packages."""
+
+from __future__ import annotations
+
+import pytest
+
+from condawheel.libraries.bundle_names import BundleNameError
+from condawheel.libraries.layout import layout_for, top_level_packages
+
+
+def test_top_level_packages() -> None:
+    members = [
+        "pkg/__init__.py",
+        "pkg/sub/__init__.py",
+        "other/__init__.py",
+        "_top.cpython-312-darwin.so",
+        "my_dist-1.0.data/purelib/third/__init__.py",
+        "my_dist-1.0.dist-info/METADATA",
+        "not-a-name/__init__.py",
+    ]
+    assert top_level_packages(members) == ("other", "pkg", "third")
+
+
+def test_unknown_platform() -> None:
+    with pytest.raises(
+        BundleNameError, match=r"^no standalone layout for platform 'beos'; known: "
+    ):
+        layout_for("beos")
