@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from wheelmaker import record_hash
+import wheelmaker
 
 NAME = "demo-1.0-3_abc-cp312-cp312-conda_linux_2_17_x86_64.whl"
 DIST_INFO = "demo-1.0.dist-info"
@@ -33,12 +32,11 @@ def write_wheel(
         **(members or {}),
     }
     data = {k: v.encode() if isinstance(v, str) else v for k, v in files.items()}
-    if record is None:
-        rows = [f"{name},{record_hash(body)},{len(body)}" for name, body in data.items()]
-        record = "\n".join([*rows, f"{DIST_INFO}/RECORD,,"]) + "\n"
-    data[f"{DIST_INFO}/RECORD"] = record.encode()
-    data.update(unlisted or {})
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, body in data.items():
-            archive.writestr(name, body)
-    return path
+    if record is not None:
+        data[f"{DIST_INFO}/RECORD"] = record.encode()
+    return wheelmaker.write_wheel(
+        path,
+        {**data, **(unlisted or {})},
+        record=record is None,
+        rows=dict.fromkeys(unlisted or {}, ""),
+    )

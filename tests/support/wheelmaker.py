@@ -128,10 +128,13 @@ def write_wheel(
     record: bool = True,
     rows: Mapping[str, str] | None = None,
     duplicate: str | None = None,
+    modes: Mapping[str, int] | None = None,
+    dates: Mapping[str, tuple[int, int, int, int, int, int]] | None = None,
 ) -> Path:
     """A wheel of exactly ``members``, with a true RECORD (unless ``record`` is false);
     ``rows`` replace RECORD rows by member (``"sha256=...,12"``, or "" to leave the
-    member out); ``duplicate`` names a member written twice."""
+    member out); ``duplicate`` names a member written twice; ``modes`` and ``dates``
+    give members a file mode and a time other than 0o644 and 2024-01-01."""
     path.parent.mkdir(parents=True, exist_ok=True)
     dist_info = next(m.split("/")[0] for m in members if m.split("/")[0].endswith(".dist-info"))
     out = dict(members)
@@ -146,8 +149,8 @@ def write_wheel(
         out[f"{dist_info}/RECORD"] = ("\n".join(lines) + "\n").encode()
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for member, data in out.items():
-            info = zipfile.ZipInfo(member, _DATE)
-            info.external_attr = 0o644 << 16
+            info = zipfile.ZipInfo(member, (dates or {}).get(member, _DATE))
+            info.external_attr = ((modes or {}).get(member, 0o644) | 0o100000) << 16
             archive.writestr(info, data)
         if duplicate is not None:
             with warnings.catch_warnings():

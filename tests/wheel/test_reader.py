@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import zipfile
 from pathlib import Path
 
 import pytest
 
 from condawheel.exceptions import BadInputError
 from condawheel.wheel.reader import WheelInput
+from wheelmaker import write_wheel
 
 
 def _wheel(path: Path, members: dict[str, bytes], modes: dict[str, int] | None = None) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in members.items():
-            info = zipfile.ZipInfo(
-                name, (2024, 1, 2, 3, 4, 6) if "b" in name else (2020, 1, 1, 0, 0, 0)
-            )
-            info.external_attr = ((modes or {}).get(name, 0o644) | 0o100000) << 16
-            archive.writestr(info, data)
-    return path
+    """``members`` exactly (no RECORD), one of them with a later time."""
+    later = {name: (2024, 1, 2, 3, 4, 6) for name in members if "b" in name}
+    return write_wheel(path, members, record=False, modes=modes, dates=later)
 
 
 GOOD = {
