@@ -26,3 +26,8 @@ def test_unknown_platform() -> None:
         BundleNameError, match=r"^no standalone layout for platform 'beos'; known: "
     ):
         layout_for("beos")
+
+
+@pytest.mark.parametrize("platform", ["linux", "osx", "win"])
+def test_each_platform_has_a_layout(platform: str) -> None:
+    assert layout_for(platform, packages=["pkg"]).platform == platform

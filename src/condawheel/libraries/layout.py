@@ -66,20 +66,27 @@ def layout_for(platform: str, *, packages: Iterable[str] = ()) -> BundleLayout:
     return factory(tuple(packages))
 
 
+def _linux(packages: tuple[str, ...]) -> BundleLayout:
+    from condawheel.libraries.linux_layout import LinuxLayout
+
+    return LinuxLayout()
+
+
 def _macos(packages: tuple[str, ...]) -> BundleLayout:
-    from condawheel.libraries.layout_macos import MacOSLayout
+    from condawheel.libraries.macos_layout import MacOSLayout
 
     return MacOSLayout(packages=packages)
 
 
 def _windows(packages: tuple[str, ...]) -> BundleLayout:
-    from condawheel.libraries.layout_windows import WindowsLayout
+    from condawheel.libraries.windows_layout import WindowsLayout
 
     return WindowsLayout()
 
 
 # Imported on use: a conversion needs the layout of one platform only.
 _LAYOUTS: dict[str, Callable[[tuple[str, ...]], BundleLayout]] = {
+    "linux": _linux,
     "osx": _macos,
     "win": _windows,
 }

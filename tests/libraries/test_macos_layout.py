@@ -17,7 +17,7 @@ from compilers import MACOS_ARM64, MACOS_X86_64, compile_macho, universal
 from condawheel.binaries import BinaryEditError, BinaryEdits, apply_edits
 from condawheel.exceptions import BadInputError
 from condawheel.libraries.layout import BundleLayout, layout_for
-from condawheel.libraries.layout_macos import MacOSLayout
+from condawheel.libraries.macos_layout import MacOSLayout
 from macho_signing import LIBSYSTEM, fat_slices, verify_adhoc_signature
 
 BAR = "int bar(int x) { return x * 2; }\n"

@@ -17,7 +17,7 @@ from compilers import compile_pe
 from condawheel.binaries import BinaryEditError, BinaryEdits, apply_edits
 from condawheel.exceptions import BadInputError
 from condawheel.libraries.layout import layout_for
-from condawheel.libraries.layout_windows import LOADER_START, WindowsLayout, loader_patch
+from condawheel.libraries.windows_layout import LOADER_START, WindowsLayout, loader_patch
 
 BAR = "__declspec(dllexport) int bar(int x) { return x * 2; }\n"
 FOO = (
