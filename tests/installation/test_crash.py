@@ -21,8 +21,8 @@ import pytest
 
 from clirun import run_cli
 from condaenv import make_env, site_packages, snapshot
+from condawheel.crash import CRASH_ENV
 from condawheel.installation.lock import prefix_lock
-from condawheel.installation.transaction import CRASH_ENV
 from wheelmaker import record_hash, wheel_members, write_wheel
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the test environments are linux")

@@ -21,10 +21,11 @@ from installer.records import RecordEntry
 from installer.sources import WheelFile
 from installer.utils import Scheme
 
+from condawheel.crash import crash_point
 from condawheel.exceptions import BadInputError
 from condawheel.installation.environment import CondaEnvironment
 from condawheel.installation.model import WheelPlan
-from condawheel.installation.transaction import Transaction, crash_point
+from condawheel.installation.transaction import Transaction
 from condawheel.wheel.prefix import replace_in_file
 from condawheel.wheel.record import format_rows, hash_field, parse_rows
 

@@ -17,12 +17,12 @@ import json
 import logging
 import os
 import shutil
-import signal
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from condawheel.crash import crash_point
 from condawheel.exceptions import CondawheelError
 
 logger = logging.getLogger(__name__)
@@ -31,9 +31,6 @@ logger = logging.getLogger(__name__)
 STATE_DIR = ".condawheel"
 JOURNAL = "journal"
 ASIDE = "aside"
-#: A test-only hook: ``STEP:N[:SIGNAL]`` sends this process SIGNAL (default SIGKILL) at
-#: the Nth step named STEP.
-CRASH_ENV = "CONDAWHEEL_TEST_CRASH_AT"
 
 
 class RollbackError(CondawheelError):
@@ -50,22 +47,6 @@ class Recovery:
     #: Whether it had finished (only its clean-up was left) or was rolled back.
     committed: bool
     undone: int
-
-
-_counts: dict[str, int] = {}
-
-
-def crash_point(step: str) -> None:
-    """Die here if the test hook asks for it: the way to test a kill at a given step."""
-    wanted = os.environ.get(CRASH_ENV)
-    if not wanted:
-        return
-    name, count, how = [*wanted.split(":"), "1", "SIGKILL"][:3]
-    if name != step:
-        return
-    _counts[step] = _counts.get(step, 0) + 1
-    if str(_counts[step]) == count:
-        os.kill(os.getpid(), getattr(signal, how, signal.SIGKILL))
 
 
 class Transaction:
