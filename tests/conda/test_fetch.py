@@ -6,20 +6,14 @@ points at a closed port, so that anything else that tried the network would fail
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import re
-import shutil
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from channel import build_small_channel, find_package, sample_channel
+from channel import build_small_channel, copy_channel, find_package, sample_channel
 from compilers import requires_gcc
 from condawheel.conda.cache import ArchiveCache
 from condawheel.conda.fetch import (
@@ -32,6 +26,7 @@ from condawheel.conda.fetch import (
 )
 from condawheel.defaults import DEFAULT_GLIBC, DEFAULT_MACOS
 from condawheel.exceptions import BadInputError, ConfigurationError
+from servers import serve_folder
 
 _CLOSED_PORT = "http://127.0.0.1:9"
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy")
@@ -46,14 +41,6 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     for name in ("GLIBC", "OSX", "CUDA", "LINUX"):
         monkeypatch.delenv(f"CONDA_OVERRIDE_{name}", raising=False)
-
-
-def copy_channel(channel: Path, dest: Path) -> Path:
-    """The subdirs of ``channel`` (packages and repodata), to change without harm."""
-    for subdir in channel.iterdir():
-        if (subdir / "repodata.json").is_file():
-            shutil.copytree(subdir, dest / subdir.name)
-    return dest
 
 
 @pytest.fixture(scope="module")
@@ -255,28 +242,9 @@ def test_unreachable_channel_is_one_line(tmp_path: Path) -> None:
     assert "Connection refused" in message and "\n" not in message
 
 
-@contextmanager
-def serve(folder: Path) -> Iterator[str]:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
 def test_http_channel(small_channel: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
-    with serve(small_channel) as url:
+    with serve_folder(small_channel) as url:
         fetched = fetch(request(url, "app", cache=cache))
     assert sorted(fetched.downloaded) == [
         f"{url}noarch/app-2.0-pyh0_0.conda",
@@ -290,7 +258,7 @@ def test_http_channel(small_channel: Path, tmp_path: Path) -> None:
 def test_http_download_error(small_channel: Path, tmp_path: Path) -> None:
     channel = copy_channel(small_channel, tmp_path / "channel")
     (channel / "noarch" / "py-foo-1.0-pyh0_0.conda").unlink()
-    with serve(channel) as url, pytest.raises(BadInputError) as caught:
+    with serve_folder(channel) as url, pytest.raises(BadInputError) as caught:
         fetch(request(url, "app", cache=tmp_path / "cache"))
     message = str(caught.value)
     assert message.startswith(f"cannot download {url}noarch/py-foo-1.0-pyh0_0.conda: ")

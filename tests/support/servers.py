@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["free_port", "isolated_pip", "pypiserver", "serve"]
+__all__ = ["free_port", "isolated_pip", "pypiserver", "serve", "serve_folder"]
 
 
 @contextmanager
@@ -70,3 +73,24 @@ def pypiserver(packages: Path, *, overwrite: bool = False) -> Iterator[str]:
     command += ["-a", ".", "-P", ".", "--disable-fallback", "--server", "wsgiref"]
     with serve([*command, *(["-o"] if overwrite else []), str(packages)], port) as url:
         yield url
+
+
+@contextmanager
+def serve_folder(folder: Path) -> Iterator[str]:
+    """``folder`` served over HTTP on 127.0.0.1 from a thread; yields its URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
