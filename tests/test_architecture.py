@@ -28,6 +28,10 @@ ALLOWED: Mapping[str, frozenset[str]] = {
     "installation": frozenset({"wheel"}),
     "publishing": frozenset({"wheel"}),
     "building": frozenset({"conversion", "conda", "wheel"}),
+    # A mirror reads a channel (conda), converts its builds (conversion) and indexes the
+    # wheels (publishing): it orchestrates those below it, and nothing but the CLI and
+    # the API import it.
+    "mirroring": frozenset({"conversion", "conda", "publishing", "wheel"}),
 }
 #: Modules at the top that stand above the packages rather than beneath them.
 OUTER = frozenset({"cli", "backend", "__main__", "__init__"})

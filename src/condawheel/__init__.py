@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     )
     from condawheel.installation.core import install, plan_install
     from condawheel.installation.model import InstallOptions, InstallPlan, InstallResult
+    from condawheel.mirroring.channel import Shard
+    from condawheel.mirroring.core import MirroredBuild, MirrorOptions, MirrorResult, mirror
     from condawheel.publishing.core import PublishResult, publish
     from condawheel.publishing.static_index import IndexResult, build_index
     from condawheel.publishing.target import PublishOptions
@@ -61,6 +63,11 @@ _HOMES = {
     "InstallResult": "condawheel.installation.model",
     "install": "condawheel.installation.core",
     "plan_install": "condawheel.installation.core",
+    "MirrorOptions": "condawheel.mirroring.core",
+    "MirrorResult": "condawheel.mirroring.core",
+    "MirroredBuild": "condawheel.mirroring.core",
+    "Shard": "condawheel.mirroring.channel",
+    "mirror": "condawheel.mirroring.core",
     "PublishOptions": "condawheel.publishing.target",
     "PublishResult": "condawheel.publishing.core",
     "publish": "condawheel.publishing.core",
@@ -81,11 +88,15 @@ __all__ = [
     "InstallOptions",
     "InstallPlan",
     "InstallResult",
+    "MirrorOptions",
+    "MirrorResult",
+    "MirroredBuild",
     "NothingToDoError",
     "PublishOptions",
     "PublishResult",
     "RepairOptions",
     "RepairResult",
+    "Shard",
     "__version__",
     "build",
     "build_index",
@@ -94,6 +105,7 @@ __all__ = [
     "inspect_package",
     "inspect_wheel",
     "install",
+    "mirror",
     "plan_install",
     "publish",
     "repair",

@@ -14,29 +14,37 @@ so that an accidental download fails at once instead of reaching the network.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+if TYPE_CHECKING:
+    from builders import CondaPackageBuilder
 from condawheel.building.recipes import index_channel
 from condawheel.conda import coroutines as rattler_run
 
 __all__ = [
+    "MIRROR_BROKEN",
+    "MIRROR_GOOD",
     "RECIPES",
     "RECIPES_SAMPLE",
     "RecipeBuildError",
+    "build_mirror_channel",
     "build_recipes",
     "build_small_channel",
     "convert_samples",
+    "copy_channel",
     "create_environment",
     "failing_recipe",
     "find_package",
+    "mirror_package",
     "offline",
     "sample_channel",
 ]
@@ -203,6 +211,63 @@ def build_small_channel(channel: Path) -> Path:
     )
     index_channel(channel)
     return channel
+
+
+#: The builds of `build_mirror_channel` that convert, as ``subdir/file name``.
+MIRROR_GOOD = (
+    "linux-64/libgamma-1.0-h0_0.conda",
+    "linux-64/libgamma-1.1-h0_0.tar.bz2",
+    "noarch/data-beta-1.0-0.conda",
+    "noarch/py-alpha-1.0-pyh0_0.conda",
+    "noarch/py-alpha-1.1-pyh0_0.conda",
+)
+#: The one that does not: a link that leaves the package.
+MIRROR_BROKEN = "linux-64/broken-1.0-h0_0.conda"
+
+
+def mirror_package(name: str, version: str, content: str = "") -> CondaPackageBuilder:
+    """One package of `build_mirror_channel` (``content`` changes its bytes)."""
+    from builders import CondaPackageBuilder
+
+    if name == "py-alpha":
+        return (
+            CondaPackageBuilder(name=name, version=version, build="pyh0_0", noarch="python")
+            .add_file("site-packages/alpha/__init__.py", f"VERSION = {version!r}{content}\n")
+            .add_dist_info("alpha", version)
+        )
+    if name == "data-beta":
+        builder = CondaPackageBuilder(name=name, version=version, noarch="generic")
+        return builder.add_file("share/beta/data.txt", f"beta {version}{content}\n")
+    builder = CondaPackageBuilder(name=name, version=version, build="h0_0", subdir="linux-64")
+    builder.add_file(f"share/{name}/README", f"{name} {version}{content}\n")
+    if name == "broken":
+        builder.add_symlink("share/broken/passwd", "../../../../etc/passwd")
+    return builder
+
+
+def build_mirror_channel(channel: Path) -> Path:
+    """An indexed channel for mirroring, made in code: noarch py-alpha 1.0 and 1.1 (1.1
+    as both .conda and .tar.bz2, as channels hold them), noarch data-beta; linux-64
+    libgamma 1.0 (.conda) and 1.1 (.tar.bz2), and broken, which cannot be converted
+    (MIRROR_GOOD, MIRROR_BROKEN)."""
+    noarch, linux = channel / "noarch", channel / "linux-64"
+    mirror_package("py-alpha", "1.0").build(noarch)
+    mirror_package("py-alpha", "1.1").build(noarch, "conda")
+    mirror_package("py-alpha", "1.1").build(noarch, "tar.bz2")
+    mirror_package("data-beta", "1.0").build(noarch)
+    mirror_package("libgamma", "1.0").build(linux)
+    mirror_package("libgamma", "1.1").build(linux, "tar.bz2")
+    mirror_package("broken", "1.0").build(linux)
+    index_channel(channel)
+    return channel
+
+
+def copy_channel(channel: Path, dest: Path) -> Path:
+    """The subdirs of ``channel`` (packages and repodata), to change without harm."""
+    for subdir in channel.iterdir():
+        if (subdir / "repodata.json").is_file():
+            shutil.copytree(subdir, dest / subdir.name)
+    return dest
 
 
 def failing_recipe(folder: Path) -> Path:

@@ -35,6 +35,9 @@ _COMMANDS = {
     "index": _Command(
         "cli.index", "write a static simple index (PEP 503/691/658) for a folder of wheels"
     ),
+    "mirror": _Command(
+        "cli.mirror", "convert every build of a channel into a folder of wheels, with its index"
+    ),
     "publish": _Command("cli.publish", "upload wheels to your own package index (never PyPI)"),
     "mapping": _Command("cli.mapping", "cache a published conda-to-PyPI name mapping"),
     "cibuildwheel-config": _Command(
@@ -53,6 +56,7 @@ Turn conda packages into wheels that use conda's shared libraries.
   condawheel install foo.whl            install conda-tagged wheels into $CONDA_PREFIX
   condawheel publish dist/ --repository-url URL   upload to your own index
   condawheel index dist/                write a static PEP 503/691 index of the wheels
+  condawheel mirror CHANNEL -w out      every build of a channel, as wheels with an index
   condawheel install foo --index-url URL          install by name from an index
 
 Exit codes: 0 done, 1 internal error, 2 bad input or configuration, 3 nothing to do.

@@ -108,7 +108,26 @@ def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
 
 
 def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
-    """The flags that shape a conversion, for every command that converts."""
+    """The flags that shape a conversion, for every command that converts one package."""
+    add_naming_flags(parser)
+    parser.add_argument(
+        "--version",
+        dest="wheel_version",
+        metavar="VERSION",
+        help="the wheel's version, for a conda version that is not valid PEP 440",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail when a binary needs a library that neither the package, its declared "
+        "dependencies (see --with) nor the platform provides",
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+
+
+def add_naming_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags that say what dependencies are and how wheels are tagged, for every
+    command that converts (a mirror's builds too)."""
     parser.add_argument(
         "--with",
         dest="with_sources",
@@ -132,19 +151,6 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
         help="standard platform tags (linux_x86_64, ...) instead of conda_* tags: "
         "pip will then install the wheel outside conda, without conda's libraries",
     )
-    parser.add_argument(
-        "--version",
-        dest="wheel_version",
-        metavar="VERSION",
-        help="the wheel's version, for a conda version that is not valid PEP 440",
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail when a binary needs a library that neither the package, its declared "
-        "dependencies (see --with) nor the platform provides",
-    )
-    parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
 def convert_options(args: argparse.Namespace) -> ConvertOptions:

@@ -7,7 +7,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from condawheel.cli import output
 
@@ -46,3 +54,36 @@ def log_display(label: str, *, enabled: bool, echo: bool) -> Iterator[Callable[[
     console = Console(stderr=True)
     with console.status(label) as status:
         yield lambda line: status.update(f"{label}: {line[: console.width - len(label) - 6]}")
+
+
+class Counter:
+    """A count of items done out of a total learnt later, shown with the current item."""
+
+    def __init__(self, progress: Progress | None = None, task: TaskID | None = None) -> None:
+        self._progress, self._task = progress, task
+
+    def start(self, total: int) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, total=total)
+
+    def advance(self, item: str) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, advance=1, item=item)
+
+
+@contextmanager
+def count_display(label: str, *, enabled: bool) -> Iterator[Counter]:
+    """Yield a `Counter`; draws on stderr only when it is a terminal. Lines printed
+    meanwhile appear above the display."""
+    if not enabled or not sys.stderr.isatty():
+        yield Counter()
+        return
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[item]}"),
+    )
+    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+        yield Counter(progress, progress.add_task(label, total=None, item=""))

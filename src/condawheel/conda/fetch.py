@@ -106,7 +106,7 @@ def channel_url(channel: str) -> str:
     try:
         url = str(Channel(channel, ChannelConfig(root_dir=str(Path.cwd()))).base_url)
     except InvalidChannelError as exc:
-        raise ConfigurationError(f"--channel {channel}: {_one_line(str(exc))}") from None
+        raise ConfigurationError(f"--channel {channel}: {rattler_line(str(exc))}") from None
     if url.startswith("file:") and not local_path(url).is_dir():
         raise ConfigurationError(f"--channel {channel}: no such directory {local_path(url)}")
     return url
@@ -128,7 +128,7 @@ def solve(request: FetchRequest) -> Solution:
         try:
             matcher = MatchSpec(spec).name
         except InvalidMatchSpecError as exc:
-            raise BadInputError(f"--spec {spec!r}: {_one_line(str(exc))}") from None
+            raise BadInputError(f"--spec {spec!r}: {rattler_line(str(exc))}") from None
         name = matcher.as_package_name() if matcher is not None else None
         if name is None:
             raise BadInputError(f"--spec {spec!r}: name the package to convert exactly")
@@ -147,10 +147,12 @@ def solve(request: FetchRequest) -> Solution:
         )
     except SolverError as exc:
         specs = ", ".join(repr(spec) for spec in request.specs)
-        raise BadInputError(f"cannot solve {specs} from {where}: {_one_line(str(exc))}") from None
+        raise BadInputError(
+            f"cannot solve {specs} from {where}: {rattler_line(str(exc))}"
+        ) from None
     except (GatewayError, FetchRepoDataError) as exc:
         raise BadInputError(
-            f"cannot read the channel index from {where}: {_one_line(str(exc))}; "
+            f"cannot read the channel index from {where}: {rattler_line(str(exc))}; "
             "check --channel and the network connection"
         ) from None
     packages = sorted((_package(record) for record in records), key=lambda p: p.name)
@@ -238,7 +240,7 @@ def _package(record: Any) -> ChannelPackage:
     )
 
 
-def _one_line(message: str, limit: int = 400) -> str:
+def rattler_line(message: str, limit: int = 400) -> str:
     """rattler's multi-line explanations (solver trees, error chains) on one line."""
     message = message.replace("\nCaused by: ", ": ")
     message = message.removeprefix("Cannot solve the request because of: ")

@@ -1,0 +1,1 @@
+"""Mirroring a channel: every build converted into a folder of wheels, incrementally."""

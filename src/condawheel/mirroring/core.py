@@ -1,0 +1,258 @@
+"""`mirror`: every build of a channel converted into a folder of wheels, with its index.
+
+The builds are read from the channel's index one package name at a time, in a stable
+order (`ChannelIndex`), those of another shard and those already converted (`MirrorState`)
+are passed over, and the rest are downloaded a few at a time through the checked cache
+(sha256-verified), converted with the existing `convert`, and written down one by one.
+Nothing is held per build but the few in flight, so memory is flat in the number of
+builds. A build that cannot be downloaded or converted is reported and skipped (with
+``strict``, it stops the run). At the end the static index of the folder is written,
+as `condawheel index` writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from itertools import islice
+from pathlib import Path
+from typing import Literal
+
+from condawheel.conda.cache import ArchiveCache, ChannelPackage, Solution
+from condawheel.conda.fetch import channel_url, default_cache_dir
+from condawheel.conda.known import KnownPackages
+from condawheel.conversion.core import convert
+from condawheel.conversion.plan import ConvertOptions
+from condawheel.crash import crash_point
+from condawheel.exceptions import BadInputError, CondawheelError, NothingToDoError
+from condawheel.mirroring.channel import (
+    ChannelIndex,
+    Shard,
+    build_key,
+    check_subdirs,
+    default_subdirs,
+)
+from condawheel.mirroring.state import MirrorState
+from condawheel.publishing.static_index import IndexResult, build_index
+from condawheel.quoting import one_line
+from condawheel.wheel.writer import ensure_output_dir
+
+log = logging.getLogger(__name__)
+
+#: Builds downloaded together (the cache downloads them concurrently) before converting.
+_BATCH = 8
+
+Status = Literal["converted", "done", "skipped"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorOptions:
+    """How to mirror a channel."""
+
+    #: Subdirs to mirror; empty: this machine's and noarch.
+    subdirs: tuple[str, ...] = ()
+    #: Only this part of the builds (for N workers); None: all of them.
+    shard: Shard | None = None
+    #: Stop at the first build that cannot be converted, instead of skipping it.
+    strict: bool = False
+    #: Where downloads and channel indexes are kept; None: the default cache.
+    cache_dir: Path | None = None
+    #: Where the index links to the wheels (as `condawheel index --base-url`).
+    base_url: str | None = None
+    #: How each build is converted (``overwrite`` is always on: a changed build
+    #: replaces its wheel).
+    convert: ConvertOptions = field(default_factory=ConvertOptions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirroredBuild:
+    """What became of one build."""
+
+    #: ``subdir/file name``.
+    build: str
+    url: str
+    sha256: str | None
+    status: Status
+    wheel: Path | None = None
+    #: Why it was skipped.
+    reason: str | None = None
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorResult:
+    """What a run did: counts of the builds of its shard, and the index it wrote."""
+
+    out_dir: Path
+    converted: int
+    done: int
+    skipped: int
+    #: Builds of the channel left to other shards.
+    other_shards: int
+    #: None when the folder holds no wheel to index.
+    index: IndexResult | None
+
+
+def mirror(
+    channel: str,
+    out_dir: Path,
+    options: MirrorOptions | None = None,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    on_build: Callable[[MirroredBuild], None] | None = None,
+) -> MirrorResult:
+    """Convert every build of ``channel`` (a name, URL or local path) into ``out_dir``
+    that is not there already, and write the folder's static index.
+
+    ``on_start`` is called with the number of builds of this shard once the channel's
+    index has been read and checked, ``on_build`` with each build's outcome, in order.
+    Raises BadInputError for a channel that cannot be read or whose index is not valid
+    (before anything is converted), and with ``strict`` for the first build skipped.
+    """
+    options = options or MirrorOptions()
+    ensure_output_dir(out_dir)
+    subdirs = check_subdirs(options.subdirs) if options.subdirs else default_subdirs()
+    cache = ArchiveCache(options.cache_dir or default_cache_dir())
+    convert_options = replace(options.convert, overwrite=True)
+    state = MirrorState(out_dir, _settings(convert_options))
+    state.sweep()
+    known = KnownPackages.load(convert_options.with_sources)
+    counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0}
+    with ChannelIndex(
+        channel_url(channel), subdirs, cache.root, optional=not options.subdirs
+    ) as index:
+        # A first pass checks the whole index, so that a broken one converts nothing.
+        total = sum(1 for _ in _in_shard(index.builds(), options.shard))
+        every = sum(1 for _ in index.builds()) if options.shard else total
+        if on_start is not None:
+            on_start(total)
+        for batch in _batches(_in_shard(index.builds(), options.shard)):
+            for outcome in _mirror_batch(batch, out_dir, cache, state, convert_options, known):
+                counts[outcome.status] += 1
+                if on_build is not None:
+                    on_build(outcome)
+                if outcome.status == "skipped" and options.strict:
+                    raise BadInputError(
+                        f"{outcome.build}: {outcome.reason} (--strict: stopped at the first "
+                        "build that cannot be converted)"
+                    )
+    return MirrorResult(
+        out_dir=out_dir,
+        converted=counts["converted"],
+        done=counts["done"],
+        skipped=counts["skipped"],
+        other_shards=every - total,
+        index=_index(out_dir, options.base_url),
+    )
+
+
+def _settings(options: ConvertOptions) -> str:
+    """What in the options shapes a wheel's bytes, as the state writes it down."""
+    return json.dumps({"plain_tags": options.plain_tags, "version": options.version})
+
+
+def _in_shard(builds: Iterable[ChannelPackage], shard: Shard | None) -> Iterator[ChannelPackage]:
+    return (b for b in builds if shard is None or shard.holds(b))
+
+
+def _batches(builds: Iterator[ChannelPackage]) -> Iterator[tuple[ChannelPackage, ...]]:
+    while batch := tuple(islice(builds, _BATCH)):
+        yield batch
+
+
+def _mirror_batch(
+    batch: tuple[ChannelPackage, ...],
+    out_dir: Path,
+    cache: ArchiveCache,
+    state: MirrorState,
+    options: ConvertOptions,
+    known: KnownPackages,
+) -> Iterator[MirroredBuild]:
+    """The outcome of each build of ``batch``, in order: those done are passed over,
+    the rest downloaded together and converted one by one."""
+    done = {build: state.done(build) for build in batch}
+    archives = _download([b for b in batch if b.sha256 and done[b] is None], cache)
+    for build in batch:
+        key = build_key(build)
+        wheel = done[build]
+        if wheel is not None:
+            yield MirroredBuild(
+                build=key, url=build.url, sha256=build.sha256, status="done", wheel=wheel
+            )
+            continue
+        archive = archives.get(build) if build.sha256 else None
+        if archive is None or isinstance(archive, str):
+            reason = archive or (
+                "the channel's index gives no sha256 for it, so the download cannot be "
+                "checked; re-index the channel"
+            )
+            yield _skipped(build, reason)
+            continue
+        yield _convert(build, archive, out_dir, state, options, known)
+
+
+def _download(
+    builds: list[ChannelPackage], cache: ArchiveCache
+) -> dict[ChannelPackage, Path | str]:
+    """Each build's archive in the cache, or why it could not be downloaded."""
+    if not builds:
+        return {}
+    try:
+        fetched = cache.fetch(
+            Solution(subdir=builds[0].subdir, requested=tuple(builds), dependencies=())
+        )
+        return dict(zip(builds, fetched.requested, strict=True))
+    except BadInputError:
+        pass  # one of them failed: fetch each alone (what did arrive is in the cache)
+    found: dict[ChannelPackage, Path | str] = {}
+    for build in builds:
+        try:
+            solution = Solution(subdir=build.subdir, requested=(build,), dependencies=())
+            (found[build],) = cache.fetch(solution).requested
+        except BadInputError as exc:
+            found[build] = one_line(str(exc))
+    return found
+
+
+def _convert(
+    build: ChannelPackage,
+    archive: Path,
+    out_dir: Path,
+    state: MirrorState,
+    options: ConvertOptions,
+    known: KnownPackages,
+) -> MirroredBuild:
+    try:
+        result = convert(archive, out_dir, options, known=known)
+    except CondawheelError as exc:
+        return _skipped(build, one_line(str(exc)))
+    except Exception as exc:  # a bug on one build must not stop a whole channel
+        log.debug("converting %s failed", build.url, exc_info=True)
+        return _skipped(
+            build, one_line(f"internal error: {type(exc).__name__}: {exc} (please report it)")
+        )
+    crash_point("mirror-wheel")  # the test hook: killed between the wheel and its record
+    state.record(build, result.wheel)
+    return MirroredBuild(
+        build=build_key(build),
+        url=build.url,
+        sha256=build.sha256,
+        status="converted",
+        wheel=result.wheel,
+        warnings=tuple(result.warnings),
+    )
+
+
+def _skipped(build: ChannelPackage, reason: str) -> MirroredBuild:
+    return MirroredBuild(
+        build=build_key(build), url=build.url, sha256=build.sha256, status="skipped", reason=reason
+    )
+
+
+def _index(out_dir: Path, base_url: str | None) -> IndexResult | None:
+    try:
+        return build_index(out_dir, base_url=base_url)
+    except NothingToDoError:  # no wheel yet (an empty shard, or every build skipped)
+        return None

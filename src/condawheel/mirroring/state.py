@@ -1,0 +1,83 @@
+"""What a mirror has converted: one small file per build, in the output folder.
+
+``OUT/.condawheel-mirror/<subdir>/<file name>.json`` holds the sha256 of the build that
+was converted, the name and size of the wheel it gave, and the settings that shape a
+wheel. A build counts as done only when all of these still hold: a build that changed
+(a new sha256 under the same name), a wheel that is gone or was cut, or other settings,
+make it converted again. An unreadable state file counts as nothing done.
+
+One file per build, rather than one file for all, so that recording a wheel costs the
+same at the first build as at the millionth, and so that the output folders of several
+shards merge into the state of one run by copying. Each is written through a temporary
+file and a rename (`atomic_output`) after its wheel is in place: a run killed in
+between leaves a wheel that the next run converts again, to the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from condawheel.atomic import atomic_output
+from condawheel.conda.cache import ChannelPackage
+
+STATE_DIR = ".condawheel-mirror"
+_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorState:
+    """The state under ``out_dir``; ``settings`` names what shapes a wheel (a change of
+    it converts everything again)."""
+
+    out_dir: Path
+    settings: str
+
+    def path(self, build: ChannelPackage) -> Path:
+        # The file name was checked to be a plain package file name (ChannelIndex).
+        return self.out_dir / STATE_DIR / build.subdir / f"{build.file_name}.json"
+
+    def done(self, build: ChannelPackage) -> Path | None:
+        """The wheel ``build`` was converted to, if it was and the wheel is still there."""
+        try:
+            entry = json.loads(self.path(build).read_bytes())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(entry, dict) or entry.get("version") != _VERSION:
+            return None
+        wheel_name = entry.get("wheel")
+        if (
+            entry.get("sha256") != build.sha256
+            or entry.get("settings") != self.settings
+            or not isinstance(wheel_name, str)
+            or "/" in wheel_name
+            or not wheel_name.endswith(".whl")
+        ):
+            return None
+        wheel = self.out_dir / wheel_name
+        try:
+            size = wheel.stat().st_size
+        except OSError:
+            return None
+        return wheel if entry.get("size") == size else None
+
+    def record(self, build: ChannelPackage, wheel: Path) -> None:
+        """Write down that ``build`` gave ``wheel`` (a file in the output folder)."""
+        entry = {
+            "version": _VERSION,
+            "build": f"{build.subdir}/{build.file_name}",
+            "sha256": build.sha256,
+            "wheel": wheel.name,
+            "size": wheel.stat().st_size,
+            "settings": self.settings,
+        }
+        with atomic_output(self.path(build)) as stream:
+            stream.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
+
+    def sweep(self) -> None:
+        """Remove the temporary files of a run killed while writing a state file."""
+        root = self.out_dir / STATE_DIR
+        if root.is_dir():
+            for leftover in root.glob("*/.*.part"):
+                leftover.unlink(missing_ok=True)
