@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from condawheel.conda.fetch import (
     FetchRequest,
     assumed_virtual_packages,
     channel_url,
-    default_cache_dir,
     fetch,
     solve,
 )
@@ -294,18 +292,3 @@ def test_a_truncated_cache_entry_is_downloaded_again(small_channel: Path, tmp_pa
     again = ArchiveCache(cache).fetch(solution)
     assert again.downloaded == (solution.requested[0].url,)
     assert sha256(app) == solution.requested[0].sha256
-
-
-def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(sys, "platform", "linux")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "condawheel"
-    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")  # as the XDG spec says
-    assert default_cache_dir() == Path.home() / ".cache" / "condawheel"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert default_cache_dir() == Path.home() / ".cache" / "condawheel"
-    monkeypatch.setattr(sys, "platform", "darwin")
-    assert default_cache_dir() == Path.home() / "Library" / "Caches" / "condawheel"
-    monkeypatch.setattr(sys, "platform", "win32")
-    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path))
-    assert default_cache_dir() == tmp_path / "condawheel" / "Cache"

@@ -11,7 +11,10 @@ from condawheel.exceptions import CondawheelError
 from condawheel.quoting import one_line
 
 if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
+    from pathlib import Path
+
     from condawheel.conda.known import KnownPackages
+    from condawheel.conversion.plan import ConvertOptions
 
 _HELP = """\
 Show what `condawheel convert` would do with a package, and why: the wheel's
@@ -44,16 +47,12 @@ def configure_parser(commands: Any) -> None:
 def execute(args: argparse.Namespace) -> int:
     """Report on each package in turn, going on past a broken one as `convert` does;
     with --json, one JSON object per line (a report, or the error)."""
-    from condawheel.cli.report import repair_report, report
+    from condawheel.cli.report import report
     from condawheel.conda.known import KnownPackages
     from condawheel.conversion.core import inspect_package
-    from condawheel.conversion.repair import RepairOptions, inspect_wheel
 
     options = convert_options(args)
     known: KnownPackages | None = None  # read once, and only when a package needs it
-    wheel_options = RepairOptions(
-        with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
-    )
     exit_code = 0
     shown = 0
     for path in expand_packages(args.packages):
@@ -62,7 +61,7 @@ def execute(args: argparse.Namespace) -> int:
             known = KnownPackages.load(options.with_sources)
         try:
             if is_wheel:
-                data = repair_report(inspect_wheel(path, wheel_options))
+                data = _wheel_report(path, options)
             else:
                 assert known is not None
                 data = report(inspect_package(path, options, known=known))
@@ -83,6 +82,17 @@ def execute(args: argparse.Namespace) -> int:
             )
         shown += 1
     return exit_code
+
+
+def _wheel_report(path: Path, options: ConvertOptions) -> dict[str, Any]:
+    """What `repair` would do with a wheel; loaded only when a wheel is given."""
+    from condawheel.cli.report import repair_report
+    from condawheel.conversion.repair import RepairOptions, inspect_wheel
+
+    wheel_options = RepairOptions(
+        with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
+    )
+    return repair_report(inspect_wheel(path, wheel_options))
 
 
 def render_wheel(data: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from condawheel.conda.fetch import default_cache_dir  # rattler: not for --help
+    from condawheel.defaults import default_cache_dir
 
     result = update_mapping(default_cache_dir(), args.url)
     if args.json:

@@ -77,7 +77,8 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
     """What --spec asks to solve and download, or None without --spec."""
-    from condawheel.conda.fetch import FetchRequest, default_cache_dir
+    from condawheel.conda.fetch import FetchRequest
+    from condawheel.defaults import default_cache_dir
 
     if not args.specs:
         given = [
@@ -154,9 +155,9 @@ def add_naming_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def convert_options(args: argparse.Namespace) -> ConvertOptions:
-    from condawheel.conda.fetch import default_cache_dir
     from condawheel.conversion.mapping import mapping_path
     from condawheel.conversion.plan import ConvertOptions
+    from condawheel.defaults import default_cache_dir
 
     config = load_config(Path.cwd())
     with_sources = args.with_sources or [Path(p) for p in config["with"]]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from condawheel.binaries import BinaryFormat, BinaryInfo
 from condawheel.conversion.core import ConvertResult
-from condawheel.conversion.repair import RepairResult
 from condawheel.libraries.devendor import LibraryUse
 from condawheel.wheel.tags import GLIBC_BASELINE
+
+if TYPE_CHECKING:  # a package's report need not load repair
+    from condawheel.conversion.repair import RepairResult
 
 
 def report(result: ConvertResult) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,20 +71,6 @@ class FetchRequest:
     channels: tuple[str, ...]
     subdir: str | None = None
     cache_dir: Path
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/condawheel`` (else ``~/.cache/condawheel``); on macOS
-    ``~/Library/Caches/condawheel``, on Windows ``%LOCALAPPDATA%\\condawheel\\Cache``."""
-    if sys.platform == "win32":
-        local = os.environ.get("LOCALAPPDATA")
-        base = Path(local) if local else Path.home() / "AppData" / "Local"
-        return base / "condawheel" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "condawheel"
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG spec says a relative value is to be ignored.
-    return (Path(xdg) if Path(xdg).is_absolute() else Path.home() / ".cache") / "condawheel"
 
 
 def fetch(request: FetchRequest, on_progress: Callable[[int], None] | None = None) -> Fetched:
