@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Literal
 
 from condawheel.conda.cache import ArchiveCache, ChannelPackage, Solution
-from condawheel.conda.fetch import channel_url, default_cache_dir
+from condawheel.conda.fetch import channel_url
 from condawheel.conda.known import KnownPackages
 from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.crash import crash_point
+from condawheel.defaults import default_cache_dir
 from condawheel.exceptions import BadInputError, CondawheelError, NothingToDoError
 from condawheel.mirroring.channel import (
     ChannelIndex,
