@@ -18,6 +18,7 @@ from condawheel.libraries.devendor import (
     portable_search_paths,
     search_path_to_prefix_lib,
 )
+from condawheel.libraries.macos_layout import MacOSLayout
 from condawheel.libraries.providers import LibraryIndex
 
 SITE = "lib/python3.12/site-packages"
@@ -214,6 +215,22 @@ def test_delocate_copies() -> None:
     assert [(v.path, v.restores, v.provider.package.name, v.tool) for v in found] == [
         ("mypkg.dylibs/libc++.1.0.dylib", "@rpath/libc++.1.dylib", "libcxx", "delocate"),
         ("mypkg/.dylibs/libz.1.3.1.dylib", "@rpath/libz.1.dylib", "libzlib", "delocate"),
+    ]
+
+
+def test_standalone_macos_copies() -> None:
+    # condawheel --standalone names its .dylibs copies with a content hash.
+    copy = MacOSLayout().copy_name("@rpath/libz.1.dylib", "1a2b3c4d" * 8)
+    binaries = {
+        f"mypkg/.dylibs/{copy}": macho(soname=f"@rpath/{copy}"),
+        # a library whose own name looks hashed, and that no package provides
+        "mypkg/.dylibs/libq-00000000.dylib": macho(soname="@rpath/libq-00000000.dylib"),
+    }
+
+    found = find_vendored(binaries, index(LIBZLIB_OSX))
+
+    assert [(v.path, v.restores, v.provider.package.name, v.tool) for v in found] == [
+        (f"mypkg/.dylibs/{copy}", "@rpath/libz.1.dylib", "libzlib", "delocate"),
     ]
 
 

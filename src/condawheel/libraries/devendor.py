@@ -30,6 +30,8 @@ Tool = Literal["auditwheel", "delocate", "delvewheel", "copy"]
 _AUDITWHEEL = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.so(?:\.[^/]*)?)$")
 # delvewheel keeps the case and appends 32 hex of SHA-256 to the stem.
 _DELVEWHEEL = re.compile(r"^(?P<stem>[^/]+)-[0-9a-f]{32}(?P<ext>\.dll)$", re.IGNORECASE)
+# condawheel's standalone macOS wheels name .dylibs copies as auditwheel does its own.
+_HASHED_DYLIB = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.(?:[^/]*\.)?dylib)$")
 _EXTENSION_MODULE = re.compile(r"\.(?:cpython-|pypy\d|abi3\.so$|cp3\d+t?-win)|\.pyd$", re.I)
 _DATA = re.compile(r"^[^/]+\.data/(?P<scheme>[^/]+)/(?P<rest>.+)$")
 _ORIGINS = ("$ORIGIN", "${ORIGIN}", "@loader_path")
@@ -108,6 +110,9 @@ def _recognise(path: str, info: BinaryInfo, index: LibraryIndex) -> VendoredLibr
         in_dylibs = any(f.endswith(".dylibs") for f in posixpath.dirname(path).split("/"))
         name = base if in_dylibs else posixpath.basename(info.soname or base)
         tool = "delocate" if in_dylibs else "copy"
+        hashed = _HASHED_DYLIB.match(name) if in_dylibs else None
+        if hashed and index.find(index.linked_name(hashed["stem"] + hashed["ext"])):
+            name = hashed["stem"] + hashed["ext"]
     if tool == "copy" and not info.is_shared_library:
         return None
     restores = index.linked_name(name)
