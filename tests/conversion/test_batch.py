@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from builders import CondaPackageBuilder
-from condawheel.conversion.batch import BatchItem, convert_many, default_jobs
+from condawheel.conversion.batch import BatchItem, convert_many
 from condawheel.conversion.plan import ConvertOptions
+from condawheel.wheel.deflate import available_cores
 
 
 def _package(out: Path, index: int) -> Path:
@@ -72,5 +73,5 @@ def test_progress_reaches_the_batch_size(batch: list[Path], tmp_path: Path) -> N
     assert seen[-1] == sum(p.stat().st_size for p in batch[:3])
 
 
-def test_default_jobs_is_the_cores_this_process_may_use() -> None:
-    assert default_jobs() == len(os.sched_getaffinity(0))
+def test_the_default_is_the_cores_this_process_may_use() -> None:
+    assert available_cores() == len(os.sched_getaffinity(0))

@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
 
@@ -28,6 +28,7 @@ from condawheel.conda.known import KnownPackages
 from condawheel.conversion.core import ConvertResult, convert
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.exceptions import CondawheelError
+from condawheel.wheel.deflate import available_cores
 
 #: Tasks handed out ahead of the one whose result is awaited, per worker.
 _AHEAD_PER_WORKER = 2
@@ -41,14 +42,6 @@ class BatchItem:
     input: Path
     result: ConvertResult | None = None
     error: CondawheelError | None = None
-
-
-def default_jobs() -> int:
-    """The cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def convert_many(
@@ -65,7 +58,7 @@ def convert_many(
     this process). ``on_progress`` is told how many bytes of input have been read
     so far. Wheels are the same bytes whatever ``jobs`` is."""
     options = options or ConvertOptions()
-    jobs = jobs or default_jobs()
+    jobs = jobs or available_cores()
     groups = _by_build(packages)
     if jobs == 1:
         yield from _in_process(groups, out_dir, options, known, on_progress)
@@ -122,6 +115,9 @@ def _in_workers(
 ) -> Iterator[BatchItem]:
     if options.with_sources:  # a bad --with is one error, here, not one per worker
         KnownPackages.load(options.with_sources)
+    # Cores are shared between the workers, not each worker's to fill with threads.
+    threads = options.threads or max(1, available_cores() // jobs)
+    options = replace(options, threads=threads)
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if context.get_start_method() == "forkserver":
         # Workers fork from a server that has imported the converter once.

@@ -22,6 +22,7 @@ from condawheel.conversion.tags import TagDecision, decide_tags
 from condawheel.exceptions import BadInputError
 from condawheel.quoting import quote
 from condawheel.stale import sweep
+from condawheel.wheel.deflate import available_cores
 from condawheel.wheel.writer import (
     DiscardingWriter,
     Sink,
@@ -94,7 +95,9 @@ def convert(
     source, plan, known = _prepare(package, options, known, on_progress)
     ensure_output_dir(out_dir)
     sweep(out_dir)
-    with WheelWriter(out_dir, date_time=zip_timestamp(plan.package.timestamp_ms)) as writer:
+    date_time = zip_timestamp(plan.package.timestamp_ms)
+    threads = options.threads or available_cores()
+    with WheelWriter(out_dir, date_time=date_time, threads=threads) as writer:
         result = _write(package, source, plan, writer, options, known)
         wheel = out_dir / result.wheel.name
         writer.finish(plan.dist.dist_info, wheel, overwrite=options.overwrite, label=package.name)

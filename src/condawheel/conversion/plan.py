@@ -35,6 +35,9 @@ class ConvertOptions:
     overwrite: bool = False
     #: A library that nothing provides is an error instead of a warning.
     strict: bool = False
+    #: Threads deflating the wheel's members (None: the machine's cores). The wheel's
+    #: bytes are the same for any number.
+    threads: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import os
 import stat
-import sys
 import tempfile
 import time
 import zipfile
@@ -17,23 +16,24 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
+from zlib_ng import zlib_ng
+
 from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
+from condawheel.wheel.deflate import Deflater, blocks, deflate, ready
 from condawheel.wheel.record import format_rows, hash_field, record_path
-from condawheel.wheel.zip_entries import EntryAppender, needs_zip64
+from condawheel.wheel.zip_entries import EntryAppender, EntryQueue, needs_zip64
 from condawheel.wheel.zip_order import canonical_order, order_key, reorder
 
 CHUNK = 1024 * 1024
-#: zlib's default level: the usual trade-off, and what `wheel pack` uses.
-COMPRESSLEVEL = 6
+#: Blocks that may wait for compression or writing, per thread: enough to keep every
+#: thread busy, few enough that memory stays a few MiB.
+_BLOCKS_PER_THREAD = 4
 _EPOCH_1980 = 315532800
 #: 2107-12-31 23:59:58, the last time a zip entry can hold.
 _LAST_ZIP_SECOND = 4354819198
 
-
-#: Python 3.13 renamed ZipInfo's private level attribute.
-_LEVEL_ATTRIBUTE = "compress_level" if sys.version_info >= (3, 13) else "_compresslevel"
 #: A first chunk at least this large decides whether deflate is worth it.
 _SAMPLE_BYTES = 256 * 1024
 #: Deflate only what it shrinks by at least this much.
@@ -48,7 +48,7 @@ def compression_for(first_chunk: bytes) -> int:
     if len(first_chunk) < _SAMPLE_BYTES:
         return zipfile.ZIP_DEFLATED
     sample = first_chunk[:_SAMPLE_BYTES]
-    shrunk = len(zlib.compress(sample, 1))
+    shrunk = len(zlib_ng.compress(sample, 1))
     return zipfile.ZIP_DEFLATED if shrunk < _WORTH_IT * len(sample) else zipfile.ZIP_STORED
 
 
@@ -108,16 +108,24 @@ class WheelWriter:
     exception removes the temporary file.
     """
 
-    def __init__(self, out_dir: Path, *, date_time: tuple[int, int, int, int, int, int]) -> None:
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        date_time: tuple[int, int, int, int, int, int],
+        threads: int = 1,
+    ) -> None:
+        """``threads`` deflate members at once; the bytes are the same for any number."""
         self.out_dir = out_dir
         self._date_time = date_time
         self._records: dict[str, RecordEntry] = {}
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
         os.close(fd)
         self._temp = Path(name)
-        self._zip = zipfile.ZipFile(
-            self._temp, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESSLEVEL
-        )
+        self._zip = zipfile.ZipFile(self._temp, "w")
+        self._appender = EntryAppender(self._zip)
+        self._deflater = Deflater(threads)
+        self._queue = EntryQueue(self._appender, limit=_BLOCKS_PER_THREAD * self._deflater.threads)
 
     def __enter__(self) -> WheelWriter:
         return self
@@ -139,29 +147,36 @@ class WheelWriter:
         mode = 0o755 if executable else 0o644
         info.external_attr = (stat.S_IFREG | mode) << 16
         info.compress_type = compress_type
-        # ZipFile.open(ZipInfo) takes the level from the entry, not from the archive.
-        setattr(info, _LEVEL_ATTRIBUTE, COMPRESSLEVEL)
-        info.file_size = size  # lets zipfile choose zip64 up front, deterministically
+        info.file_size = size
         return info
 
     def has(self, arcname: str) -> bool:
-        return arcname in self._zip.NameToInfo
+        return arcname in self._records
 
     def write_stream(
         self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
     ) -> RecordEntry:
-        chunk = _read_sample(stream)
+        """Hash the stream here; hand its blocks over to be deflated (on the threads)
+        and written in order. The entry is written by the time `finish` returns."""
+        sample = _read_sample(stream)
         info = self._info(
-            arcname, executable=executable, size=size_hint, compress_type=compression_for(chunk)
+            arcname, executable=executable, size=size_hint, compress_type=compression_for(sample)
         )
+        self._queue.begin(info, zip64=needs_zip64(size_hint))
+        deflated = info.compress_type == zipfile.ZIP_DEFLATED
         digest = hashlib.sha256()
-        size = 0
-        with self._zip.open(info, "w") as out:
-            while chunk:
-                digest.update(chunk)
-                out.write(chunk)
-                size += len(chunk)
-                chunk = stream.read(CHUNK)
+        crc = size = 0
+        history = b""
+        for block, last in blocks(sample, stream):
+            digest.update(block)
+            crc = zlib.crc32(block, crc)
+            size += len(block)
+            if deflated:
+                self._queue.data(self._deflater.submit(block, history, last=last))
+                history = block
+            else:
+                self._queue.data(ready(block))
+        self._queue.end(crc=crc, size=size)
         entry = RecordEntry(arcname, digest.hexdigest(), size)
         self._records[arcname] = entry
         return entry
@@ -174,6 +189,7 @@ class WheelWriter:
     def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
         """Write a second entry with the content of one already written: its compressed
         bytes, as they are (a link's copy costs no compression)."""
+        self._queue.flush()  # the source's bytes are in the file
         written = self._zip.getinfo(source)
         info = self._info(
             arcname,
@@ -181,7 +197,7 @@ class WheelWriter:
             size=written.file_size,
             compress_type=written.compress_type,
         )
-        appender = EntryAppender(self._zip)
+        appender = self._appender
         appender.begin(info, zip64=needs_zip64(written.file_size))
         for chunk in appender.compressed(source):
             appender.write(chunk)
@@ -213,8 +229,11 @@ class WheelWriter:
         info = self._info(
             record, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
         )
-        with self._zip.open(info, "w") as f:
-            f.write(data)
+        self._queue.begin(info, zip64=needs_zip64(len(data)))
+        self._queue.data(ready(deflate(data)))
+        self._queue.end(crc=zlib.crc32(data), size=len(data))
+        self._queue.flush()
+        self._deflater.close()
         self._zip.close()
         self._put_in_order(dist_info)
         self._temp.chmod(0o644)
@@ -252,6 +271,7 @@ class WheelWriter:
         self._temp = ordered
 
     def abort(self) -> None:
+        self._deflater.close()
         self._zip.close()
         self._temp.unlink(missing_ok=True)
 

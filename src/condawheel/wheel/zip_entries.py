@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass
 
 _LOCAL_HEADER = 30
 _READ_CHUNK = 1024 * 1024
@@ -88,3 +91,57 @@ class EntryAppender:
         if not data:
             raise OSError("the wheel being written was truncated")
         return data
+
+
+class EntryQueue:
+    """Entries handed over before their data is compressed, written in the order
+    given as their blocks come out of compression: at most ``limit`` blocks wait, so
+    memory stays bounded however large a member or many the members."""
+
+    def __init__(self, appender: EntryAppender, *, limit: int) -> None:
+        self._appender = appender
+        self._limit = max(1, limit)
+        self._steps: deque[_Step] = deque()
+        self._waiting = 0
+
+    def begin(self, info: zipfile.ZipInfo, *, zip64: bool) -> None:
+        self._steps.append(_Begin(info, zip64))
+
+    def data(self, block: Future[bytes]) -> None:
+        self._steps.append(block)
+        self._waiting += 1
+        while self._waiting > self._limit:
+            self._step()
+
+    def end(self, *, crc: int, size: int) -> None:
+        self._steps.append(_End(crc, size))
+
+    def flush(self) -> None:
+        """Write everything handed over."""
+        while self._steps:
+            self._step()
+
+    def _step(self) -> None:
+        step = self._steps.popleft()
+        if isinstance(step, _Begin):
+            self._appender.begin(step.info, zip64=step.zip64)
+        elif isinstance(step, _End):
+            self._appender.end(crc=step.crc, size=step.size)
+        else:
+            self._waiting -= 1
+            self._appender.write(step.result())
+
+
+@dataclass(frozen=True, slots=True)
+class _Begin:
+    info: zipfile.ZipInfo
+    zip64: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    crc: int
+    size: int
+
+
+_Step = _Begin | _End | Future[bytes]
