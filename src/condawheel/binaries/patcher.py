@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from condawheel.binaries import codesign, pe_names
 from condawheel.binaries.model import BinaryFormat, BinaryInfo, BinaryReadError
 from condawheel.binaries.read import read_binary
 from condawheel.exceptions import BadInputError
@@ -255,6 +254,8 @@ def _apply_macho(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
                     if renamed:
                         library.name = edit.new or ""
         fat.write(str(tmp))
+    from condawheel.binaries import codesign
+
     try:
         signed = codesign.resign(tmp.read_bytes(), identifier=path.name)
     except codesign.CodeSignError as exc:
@@ -270,6 +271,8 @@ def _apply_pe(path: Path, tmp: Path, edits: Sequence[Edit]) -> None:
     }
     if not renames:
         return
+    from condawheel.binaries import pe_names  # pefile: only for PE files
+
     try:
         tmp.write_bytes(pe_names.rename_dlls(tmp.read_bytes(), renames))
     except pe_names.PENameError as exc:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from typing import BinaryIO
 
 from condawheel.binaries.detect import MIN_SNIFF_BYTES, sniff
-from condawheel.binaries.elf import read_elf
-from condawheel.binaries.macho import read_macho
 from condawheel.binaries.model import BinaryFormat, BinaryInfo, BinaryReadError
-from condawheel.binaries.pe import read_pe
 
+# Each reader is imported when a file of its format is met (pyelftools, macholib and
+# pefile take tens of milliseconds each to import).
 _READERS = {
-    BinaryFormat.ELF: read_elf,
-    BinaryFormat.MACHO: read_macho,
-    BinaryFormat.PE: read_pe,
+    BinaryFormat.ELF: ("condawheel.binaries.elf", "read_elf"),
+    BinaryFormat.MACHO: ("condawheel.binaries.macho", "read_macho"),
+    BinaryFormat.PE: ("condawheel.binaries.pe", "read_pe"),
 }
 
 
@@ -31,4 +32,10 @@ def read_binary(fileobj: BinaryIO, fmt: BinaryFormat | None = None) -> BinaryInf
         if fmt is None:
             raise BinaryReadError("not an ELF, Mach-O or PE file")
     fileobj.seek(0)
-    return _READERS[fmt](fileobj)
+    return _reader(fmt)(fileobj)
+
+
+def _reader(fmt: BinaryFormat) -> Callable[[BinaryIO], BinaryInfo]:
+    module, name = _READERS[fmt]
+    reader: Callable[[BinaryIO], BinaryInfo] = getattr(importlib.import_module(module), name)
+    return reader

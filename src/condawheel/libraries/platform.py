@@ -8,10 +8,11 @@ for what no conda package provides.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 #: glibc's dynamic loaders: the interpreter of every executable, never in a policy.
 _LINUX_LOADERS = frozenset(
@@ -74,11 +75,11 @@ def is_interpreter_library(name: str) -> bool:
 def manylinux_whitelist() -> frozenset[str]:
     """``lib_whitelist`` of auditwheel's oldest manylinux policy: the libraries every
     manylinux system has (the newer policies only add to it)."""
-    text = (
-        resources.files("auditwheel.policy")
-        .joinpath("manylinux-policy.json")
-        .read_text(encoding="utf-8")
-    )
+    # Found without importing auditwheel.policy, whose import loads most of auditwheel.
+    spec = importlib.util.find_spec("auditwheel.policy")
+    assert spec is not None and spec.submodule_search_locations is not None
+    folder = Path(next(iter(spec.submodule_search_locations)))
+    text = (folder / "manylinux-policy.json").read_text(encoding="utf-8")
     policies = [p for p in json.loads(text) if p.get("name") != "linux"]
     # auditwheel ranks policies by priority: the oldest, most portable, is highest.
     oldest = max(policies, key=lambda policy: int(policy["priority"]))
