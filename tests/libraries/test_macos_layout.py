@@ -180,3 +180,22 @@ def test_wiring_a_library_the_binary_does_not_need_fails(
     target.write_bytes(macho["arm64"]["ext"].read_bytes())
     with pytest.raises(BinaryEditError, match=r"does not need @rpath/libmissing\.dylib$"):
         apply_edits(target, edits.for_file("ext.so"))
+
+
+@pytest.mark.parametrize("target", [MACOS_ARM64, MACOS_X86_64])
+def test_long_install_names_without_header_room(tmp_path: Path, target: str) -> None:
+    """A binary linked without -headerpad_max_install_names: LIEF makes the room."""
+    bar = compile_macho(
+        tmp_path / "libbar.1.dylib", BAR, target, args=[f"-Wl,-install_name,{LIBBAR}"]
+    )
+    ext = compile_macho(tmp_path / "_ext.so", FOO, target, args=["-Wl,-headerpad,0", str(bar)])
+    copy = "pkg/sub/deeper/still/.dylibs/" + MacOSLayout().copy_name(LIBBAR, "0" * 64)
+    edits = BinaryEdits()
+    MacOSLayout().wire(edits, "pkg/_ext.so", {LIBBAR: copy})
+    apply_edits(ext, edits.for_file("pkg/_ext.so"))
+
+    data = ext.read_bytes()
+    _, needed = _load_commands(data)
+    assert f"@loader_path/sub/deeper/still/.dylibs/{posixpath.basename(copy)}" in needed
+    if target == MACOS_ARM64:
+        verify_adhoc_signature(data)
