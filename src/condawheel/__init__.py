@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     )
     from condawheel.installation.core import install, plan_install
     from condawheel.installation.model import InstallOptions, InstallPlan, InstallResult
-    from condawheel.mirroring.channel import Shard
     from condawheel.mirroring.core import MirroredBuild, MirrorOptions, MirrorResult, mirror
+    from condawheel.mirroring.shard import Shard
     from condawheel.publishing.core import PublishResult, publish
     from condawheel.publishing.static_index import IndexResult, build_index
     from condawheel.publishing.target import PublishOptions
@@ -66,7 +66,7 @@ _HOMES = {
     "MirrorOptions": "condawheel.mirroring.core",
     "MirrorResult": "condawheel.mirroring.core",
     "MirroredBuild": "condawheel.mirroring.core",
-    "Shard": "condawheel.mirroring.channel",
+    "Shard": "condawheel.mirroring.shard",
     "mirror": "condawheel.mirroring.core",
     "PublishOptions": "condawheel.publishing.target",
     "PublishResult": "condawheel.publishing.core",

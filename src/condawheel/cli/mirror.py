@@ -42,7 +42,7 @@ Run one mirror at a time in an OUT folder.
 examples:
   condawheel mirror conda-forge --subdir noarch -w wheels/
   condawheel mirror https://repo.example.org/channel -w wheels/ --subdir linux-64 --subdir noarch
-  condawheel mirror file://$PWD/channel -w wheels/ --json
+  condawheel mirror file://$PWD/channel -w wheels/ --json -j 4
   condawheel mirror conda-forge --subdir noarch -w part-2/ --shard 2/8
   condawheel index wheels/                     # after copying part-*/ into wheels/
 """
@@ -70,6 +70,14 @@ def configure_parser(commands: Any) -> None:
         metavar="SUBDIR",
         help="a subdir to mirror (repeatable; default: this machine's and noarch; when "
         "given, only those given)",
+    )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=_jobs,
+        metavar="N",
+        help="convert N builds at once, each in its own process (default: one per core); "
+        "the wheels are the same bytes whatever N is",
     )
     parser.add_argument(
         "--shard",
@@ -108,12 +116,14 @@ def configure_parser(commands: Any) -> None:
 
 
 def execute(args: argparse.Namespace) -> int:
+    from condawheel.mirroring.shard import Shard  # light: a bad --shard is answered at once
+
+    shard = Shard.parse(args.shard) if args.shard is not None else None
+
     from condawheel.cli.progress import count_display
-    from condawheel.mirroring.channel import Shard
     from condawheel.mirroring.core import MirrorOptions, mirror
     from condawheel.wheel.writer import check_output_dir
 
-    shard = Shard.parse(args.shard) if args.shard is not None else None
     out_dir = output_dir(args)
     check_output_dir(out_dir)
     options = MirrorOptions(
@@ -123,6 +133,7 @@ def execute(args: argparse.Namespace) -> int:
         cache_dir=args.cache_dir,
         base_url=args.base_url,
         convert=convert_options(args),
+        jobs=args.jobs,
     )
 
     with count_display("mirroring", enabled=not args.json) as counter:
@@ -137,6 +148,12 @@ def execute(args: argparse.Namespace) -> int:
     else:
         output.line(summary(result))
     return 2 if result.skipped else 0
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return int(text)
 
 
 def _report(outcome: MirroredBuild, *, as_json: bool) -> None:

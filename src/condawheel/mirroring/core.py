@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -22,19 +23,18 @@ from typing import Literal
 
 from condawheel.conda.cache import ArchiveCache, ChannelPackage, Solution
 from condawheel.conda.fetch import channel_url
-from condawheel.conda.known import KnownPackages
-from condawheel.conversion.core import convert
+from condawheel.conversion.batch import convert_many
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.crash import crash_point
 from condawheel.defaults import default_cache_dir
-from condawheel.exceptions import BadInputError, CondawheelError, NothingToDoError
+from condawheel.exceptions import BadInputError, NothingToDoError
 from condawheel.mirroring.channel import (
     ChannelIndex,
-    Shard,
     build_key,
     check_subdirs,
     default_subdirs,
 )
+from condawheel.mirroring.shard import Shard
 from condawheel.mirroring.state import MirrorState
 from condawheel.publishing.static_index import IndexResult, build_index
 from condawheel.quoting import one_line
@@ -65,6 +65,9 @@ class MirrorOptions:
     #: How each build is converted (``overwrite`` is always on: a changed build
     #: replaces its wheel).
     convert: ConvertOptions = field(default_factory=ConvertOptions)
+    #: Conversions at once, each in its own process (1: in this one; None: one per core).
+    #: The wheels are the same bytes whatever it is.
+    jobs: int | None = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -116,11 +119,7 @@ def mirror(
     ensure_output_dir(out_dir)
     subdirs = check_subdirs(options.subdirs) if options.subdirs else default_subdirs()
     cache = ArchiveCache(options.cache_dir or default_cache_dir())
-    convert_options = replace(options.convert, overwrite=True)
-    state = MirrorState(out_dir, _settings(convert_options))
-    state.sweep()
-    known = KnownPackages.load(convert_options.with_sources)
-    counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0}
+    run = _Run(out_dir, cache, replace(options.convert, overwrite=True))
     with ChannelIndex(
         channel_url(channel), subdirs, cache.root, optional=not options.subdirs
     ) as index:
@@ -129,24 +128,95 @@ def mirror(
         every = sum(1 for _ in index.builds()) if options.shard else total
         if on_start is not None:
             on_start(total)
-        for batch in _batches(_in_shard(index.builds(), options.shard)):
-            for outcome in _mirror_batch(batch, out_dir, cache, state, convert_options, known):
-                counts[outcome.status] += 1
-                if on_build is not None:
-                    on_build(outcome)
-                if outcome.status == "skipped" and options.strict:
-                    raise BadInputError(
-                        f"{outcome.build}: {outcome.reason} (--strict: stopped at the first "
-                        "build that cannot be converted)"
-                    )
+        for outcome in run.outcomes(_in_shard(index.builds(), options.shard), options.jobs):
+            run.counts[outcome.status] += 1
+            if on_build is not None:
+                on_build(outcome)
+            if outcome.status == "skipped" and options.strict:
+                raise BadInputError(
+                    f"{outcome.build}: {outcome.reason} (--strict: stopped at the first "
+                    "build that cannot be converted)"
+                )
     return MirrorResult(
         out_dir=out_dir,
-        converted=counts["converted"],
-        done=counts["done"],
-        skipped=counts["skipped"],
+        converted=run.counts["converted"],
+        done=run.counts["done"],
+        skipped=run.counts["skipped"],
         other_shards=every - total,
         index=_index(out_dir, options.base_url),
     )
+
+
+class _Run:
+    """One run's builds, through the state, the cache and `convert_many`.
+
+    Builds already done, and those that cannot be downloaded, get their outcome at once;
+    the others go to `convert_many` as archives. A queue of builds, each with its
+    outcome or waiting for its conversion, gives the outcomes in the channel's order,
+    and holds only the builds between the one being converted and the last handed out.
+    """
+
+    def __init__(self, out_dir: Path, cache: ArchiveCache, options: ConvertOptions) -> None:
+        self.out_dir, self.cache, self.options = out_dir, cache, options
+        self.state = MirrorState(out_dir, _settings(options))
+        self.state.sweep()
+        self.counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0}
+        self._queue: deque[tuple[ChannelPackage, MirroredBuild | None]] = deque()
+
+    def outcomes(
+        self, builds: Iterator[ChannelPackage], jobs: int | None
+    ) -> Iterator[MirroredBuild]:
+        archives = self._archives(builds)
+        for item in convert_many(archives, self.out_dir, self.options, jobs=jobs):
+            yield from self._ready()
+            build, _ = self._queue.popleft()
+            if item.result is None:
+                yield _skipped(build, one_line(str(item.error)))
+                continue
+            crash_point("mirror-wheel")  # the test hook: killed between wheel and record
+            self.state.record(build, item.result.wheel)
+            yield MirroredBuild(
+                build=build_key(build),
+                url=build.url,
+                sha256=build.sha256,
+                status="converted",
+                wheel=item.result.wheel,
+                warnings=tuple(item.result.warnings),
+            )
+        yield from self._ready()
+
+    def _ready(self) -> Iterator[MirroredBuild]:
+        """The outcomes at the head of the queue, up to the next build being converted."""
+        while self._queue and self._queue[0][1] is not None:
+            _, outcome = self._queue.popleft()
+            assert outcome is not None
+            yield outcome
+
+    def _archives(self, builds: Iterator[ChannelPackage]) -> Iterator[Path]:
+        """The archives to convert, downloaded a few at a time; every build queued."""
+        for batch in _batches(builds):
+            done = {build: self.state.done(build) for build in batch}
+            archives = _download([b for b in batch if b.sha256 and done[b] is None], self.cache)
+            for build in batch:
+                wheel, archive = done[build], archives.get(build)
+                if wheel is not None:
+                    outcome = MirroredBuild(
+                        build=build_key(build),
+                        url=build.url,
+                        sha256=build.sha256,
+                        status="done",
+                        wheel=wheel,
+                    )
+                    self._queue.append((build, outcome))
+                elif isinstance(archive, Path):
+                    self._queue.append((build, None))
+                    yield archive
+                else:
+                    reason = archive or (
+                        "the channel's index gives no sha256 for it, so the download "
+                        "cannot be checked; re-index the channel"
+                    )
+                    self._queue.append((build, _skipped(build, reason)))
 
 
 def _settings(options: ConvertOptions) -> str:
@@ -161,37 +231,6 @@ def _in_shard(builds: Iterable[ChannelPackage], shard: Shard | None) -> Iterator
 def _batches(builds: Iterator[ChannelPackage]) -> Iterator[tuple[ChannelPackage, ...]]:
     while batch := tuple(islice(builds, _BATCH)):
         yield batch
-
-
-def _mirror_batch(
-    batch: tuple[ChannelPackage, ...],
-    out_dir: Path,
-    cache: ArchiveCache,
-    state: MirrorState,
-    options: ConvertOptions,
-    known: KnownPackages,
-) -> Iterator[MirroredBuild]:
-    """The outcome of each build of ``batch``, in order: those done are passed over,
-    the rest downloaded together and converted one by one."""
-    done = {build: state.done(build) for build in batch}
-    archives = _download([b for b in batch if b.sha256 and done[b] is None], cache)
-    for build in batch:
-        key = build_key(build)
-        wheel = done[build]
-        if wheel is not None:
-            yield MirroredBuild(
-                build=key, url=build.url, sha256=build.sha256, status="done", wheel=wheel
-            )
-            continue
-        archive = archives.get(build) if build.sha256 else None
-        if archive is None or isinstance(archive, str):
-            reason = archive or (
-                "the channel's index gives no sha256 for it, so the download cannot be "
-                "checked; re-index the channel"
-            )
-            yield _skipped(build, reason)
-            continue
-        yield _convert(build, archive, out_dir, state, options, known)
 
 
 def _download(
@@ -215,35 +254,6 @@ def _download(
         except BadInputError as exc:
             found[build] = one_line(str(exc))
     return found
-
-
-def _convert(
-    build: ChannelPackage,
-    archive: Path,
-    out_dir: Path,
-    state: MirrorState,
-    options: ConvertOptions,
-    known: KnownPackages,
-) -> MirroredBuild:
-    try:
-        result = convert(archive, out_dir, options, known=known)
-    except CondawheelError as exc:
-        return _skipped(build, one_line(str(exc)))
-    except Exception as exc:  # a bug on one build must not stop a whole channel
-        log.debug("converting %s failed", build.url, exc_info=True)
-        return _skipped(
-            build, one_line(f"internal error: {type(exc).__name__}: {exc} (please report it)")
-        )
-    crash_point("mirror-wheel")  # the test hook: killed between the wheel and its record
-    state.record(build, result.wheel)
-    return MirroredBuild(
-        build=build_key(build),
-        url=build.url,
-        sha256=build.sha256,
-        status="converted",
-        wheel=result.wheel,
-        warnings=tuple(result.warnings),
-    )
 
 
 def _skipped(build: ChannelPackage, reason: str) -> MirroredBuild:
