@@ -141,9 +141,14 @@ def _fetch(request: FetchRequest, *, show_progress: bool) -> Fetched:
 
 
 def result_json(result: ConvertResult) -> dict[str, Any]:
-    return {
+    from condawheel.cli.report import standalone_report
+
+    found: dict[str, Any] = {
         "input": str(result.input),
         "wheel": str(result.wheel),
         "tags": [result.tags.tag],
         "warnings": list(result.warnings),
     }
+    if result.standalone is not None:
+        found["standalone"] = standalone_report(result.standalone)
+    return found

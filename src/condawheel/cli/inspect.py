@@ -90,7 +90,11 @@ def _wheel_report(path: Path, options: ConvertOptions) -> dict[str, Any]:
     from condawheel.conversion.repair import RepairOptions, inspect_wheel
 
     wheel_options = RepairOptions(
-        with_sources=options.with_sources, plain_tags=options.plain_tags, strict=options.strict
+        with_sources=options.with_sources,
+        plain_tags=options.plain_tags,
+        strict=options.strict,
+        standalone=options.standalone,
+        max_size=options.max_size,
     )
     return repair_report(inspect_wheel(path, wheel_options))
 
@@ -105,7 +109,9 @@ def render_wheel(data: dict[str, Any]) -> str:
         lines.append("  vendored       " + ", ".join(data["removed"]) + " (removed)")
     if data["requires_external"]:
         lines.append("  declares       " + ", ".join(data["requires_external"]))
-    lines.append("  libraries")
+    lines += _bundled(data["standalone"])
+    if data["libraries"]:
+        lines.append("  libraries")
     for use in data["libraries"]:
         detail = f": {use['detail']}" if use["detail"] else ""
         lines.append(f"    {use['binary']} needs {use['needs']}: {use['satisfied_by']}{detail}")
@@ -152,6 +158,29 @@ def render(data: dict[str, Any]) -> str:
             target = dep["requirement"] or "-"
             lines.append(f"    {dep['conda']:<32} -> {dep['kind']}: {target}")
             lines.append(f"    {'':<32}    ({dep['reason']})")
+    lines += _bundled(data["standalone"])
     lines += [output.labelled("note", n) for n in [*data["notes"], *files["notes"]]]
     lines += [output.labelled("warning", w) for w in data["warnings"]]
     return "\n".join(lines)
+
+
+def _bundled(standalone: dict[str, Any] | None) -> list[str]:
+    """The closure --standalone bundles: library, provider, size, licence."""
+    if standalone is None:
+        return []
+    libraries = standalone["bundled"]
+    lines = [f"  standalone     {standalone['tag']}: {standalone['why']}"]
+    if not libraries:
+        return [*lines, "  bundled        nothing"]
+    lines.append(f"  bundled        {len(libraries)} libraries, {standalone['size']} bytes")
+    rows = [
+        (lib["library"], f"{lib['provider']} {lib['version']}", str(lib["size"]),
+         lib["licence"] or "?")
+        for lib in libraries
+    ]  # fmt: skip
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row, lib in zip(rows, libraries, strict=True):
+        cells = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        lines.append(f"    {cells}  {row[3]}")
+        lines.append(f"      as {lib['wheel_path']} ({lib['reason']})")
+    return lines

@@ -123,6 +123,7 @@ def add_conversion_flags(parser: argparse.ArgumentParser) -> None:
         help="fail when a binary needs a library that neither the package, its declared "
         "dependencies (see --with) nor the platform provides",
     )
+    add_standalone_flags(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
 
 
@@ -154,6 +155,36 @@ def add_naming_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_standalone_flags(parser: argparse.ArgumentParser) -> None:
+    """--standalone and --max-size, for the commands that convert or repair."""
+    parser.add_argument(
+        "--standalone",
+        action="store_true",
+        help="a wheel for Pythons that are not conda's: bundle the libraries the binaries "
+        "need from their conda providers (found with --with) and give it the standard tag "
+        "it satisfies (manylinux_X_Y, checked against auditwheel's policy)",
+    )
+    parser.add_argument(
+        "--max-size",
+        type=parse_size,
+        metavar="SIZE",
+        help="with --standalone, warn when the bundled libraries add more than SIZE "
+        "(bytes, or with K, M or G: 50M)",
+    )
+
+
+_UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
+
+
+def parse_size(text: str) -> int:
+    """``50M`` -> 52428800; argparse reports a ValueError as a usage error."""
+    cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
+    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned[-1:] in "KMG" else (cleaned, "")
+    if not number.isdigit():
+        raise ValueError(f"not a size: {text!r}")
+    return int(number) * _UNITS[unit]
+
+
 def convert_options(args: argparse.Namespace) -> ConvertOptions:
     from condawheel.conversion.mapping import mapping_path
     from condawheel.conversion.plan import ConvertOptions
@@ -171,6 +202,8 @@ def convert_options(args: argparse.Namespace) -> ConvertOptions:
         version=args.wheel_version,
         strict=bool(args.strict),
         overwrite=bool(getattr(args, "overwrite", None) or config["overwrite"]),
+        standalone=bool(getattr(args, "standalone", False)),
+        max_size=getattr(args, "max_size", None),
     )
 
 

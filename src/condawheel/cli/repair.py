@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from condawheel.cli import output
+from condawheel.cli.options import add_standalone_flags
 
 _HELP = """\
 Repair a wheel built inside a conda environment, or one that auditwheel, delocate
@@ -17,8 +18,14 @@ lib/, each provider is declared as Requires-External (pinned by its run_exports)
 and the wheel gets a conda platform tag. Exactly one wheel is written to -w, as
 cibuildwheel's repair-wheel-command expects.
 
+With --standalone the wheel is repaired the other way, for Pythons that are not
+conda's: the libraries its binaries need beyond the manylinux policy are copied in
+from the environment (as auditwheel would, but from their conda packages, with their
+licences) and the wheel gets the manylinux tag it satisfies.
+
 examples:
   condawheel repair dist/foo-1.0-cp312-cp312-linux_x86_64.whl -w wheelhouse/
+  condawheel repair dist/foo-1.0-cp312-cp312-linux_x86_64.whl -w wheelhouse/ --standalone
   condawheel repair foo-1.0-cp312-cp312-manylinux_2_28_x86_64.whl -w out --with /opt/conda
 """
 
@@ -60,6 +67,7 @@ def configure_parser(commands: Any) -> None:
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing wheel of the same name"
     )
+    add_standalone_flags(parser)
     parser.add_argument("--json", action="store_true", help="machine-readable output on stdout")
     parser.set_defaults(execute=execute)
 
@@ -74,6 +82,8 @@ def execute(args: argparse.Namespace) -> int:
         plain_tags=args.plain_tags,
         strict=args.strict,
         overwrite=args.overwrite,
+        standalone=args.standalone,
+        max_size=args.max_size,
     )
     result = repair(args.wheel, args.wheel_dir, options)
     if args.json:

@@ -12,6 +12,7 @@ from condawheel.wheel.tags import GLIBC_BASELINE
 
 if TYPE_CHECKING:  # a package's report need not load repair
     from condawheel.conversion.repair import RepairResult
+    from condawheel.conversion.standalone import Standalone
 
 
 def report(result: ConvertResult) -> dict[str, Any]:
@@ -48,8 +49,34 @@ def report(result: ConvertResult) -> dict[str, Any]:
             }
             for d in plan.dependencies.items
         ],
+        "standalone": standalone_report(result.standalone),
         "notes": [*plan.notes, *result.libraries.notes],
         "warnings": list(result.warnings),
+    }
+
+
+def standalone_report(standalone: Standalone | None) -> dict[str, Any] | None:
+    """What --standalone bundles (library, provider, size, licence) and the tag."""
+    if standalone is None:
+        return None
+    licences = {licence.name: licence.expression for licence in standalone.licences}
+    return {
+        "tag": standalone.platform,
+        "why": standalone.why,
+        "size": standalone.plan.size,
+        "bundled": [
+            {
+                "library": library.name,
+                "wheel_path": library.wheel_path,
+                "provider": library.package,
+                "version": library.copy.provider.package.version,
+                "build": library.copy.provider.package.build,
+                "size": library.copy.size,
+                "licence": licences.get(library.package),
+                "reason": library.reason,
+            }
+            for library in standalone.plan.libraries
+        ],
     }
 
 
@@ -118,6 +145,7 @@ def repair_report(result: RepairResult) -> dict[str, Any]:
         "removed": list(result.plan.remove),
         "requires_external": list(result.plan.requirements),
         "libraries": _uses(result.plan.uses),
+        "standalone": standalone_report(result.standalone),
         "notes": list(result.plan.notes),
         "warnings": list(result.warnings),
     }

@@ -18,8 +18,10 @@ from condawheel.conversion.linkage import LibraryCheck, check_libraries
 from condawheel.conversion.payload import Payload, PayloadWriter
 from condawheel.conversion.plan import ConvertOptions, Plan, make_plan
 from condawheel.conversion.relink import relink
-from condawheel.conversion.tags import TagDecision, decide_tags
+from condawheel.conversion.standalone import Standalone, bundle
+from condawheel.conversion.tags import FoundBinary, TagDecision, decide_tags
 from condawheel.exceptions import BadInputError
+from condawheel.libraries.providers import LibraryIndex
 from condawheel.quoting import quote
 from condawheel.stale import sweep
 from condawheel.wheel.deflate import available_cores
@@ -47,6 +49,8 @@ class ConvertResult:
     payload: Payload
     libraries: LibraryCheck = field(default_factory=LibraryCheck)
     metadata_warnings: tuple[str, ...] = ()
+    #: What --standalone bundled, and the tag it gives.
+    standalone: Standalone | None = None
 
     @property
     def package(self) -> CondaPackage:
@@ -73,6 +77,7 @@ class ConvertResult:
             *self.payload.warnings,
             *self.libraries.unsatisfied,
             *self.metadata_warnings,
+            *(self.standalone.warnings if self.standalone else ()),
             *prefix_warning,
         )
 
@@ -140,29 +145,42 @@ def _write(
 ) -> ConvertResult:
     """Stream the payload, relink the binaries, decide the tags, write the dist-info: all
     but the rename."""
+    standalone: Standalone | None = None
+    libraries = LibraryCheck()
     with HeldBinaries() as held:
         payload_writer = PayloadWriter(plan, sink, held)
         payload = payload_writer.run(source)
         plan = payload_writer.plan  # with any `info/` files met after the payload began
-        libraries = check_libraries(plan, payload.binaries, known)
-        if options.strict and libraries.unsatisfied:
-            raise BadInputError(
-                f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
-                "environment that provides it, or declare the dependency that does"
+        if options.standalone and payload.binaries:
+            standalone = bundle(
+                held,
+                payload.binaries,
+                index=LibraryIndex.from_known(known),
+                subdir=plan.package.subdir,
+                dist=plan.dist.stem.rpartition("-")[0],
+                members=payload.root_files,
+                max_size=options.max_size,
             )
-        kept = relink(held, payload.binaries, remove=libraries.remove, edits=libraries.edits)
+            kept: tuple[FoundBinary, ...] = standalone.binaries
+        else:
+            libraries, kept = _devendor(package, plan, payload, held, known, options)
         cleared = held.write(
             sink, placeholders={r.path: r.placeholder for r in payload.prefix_records}
         )
     payload = payload.without(libraries.remove).without_placeholders(cleared)
     plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
+    if standalone is not None:
+        plan = _standalone_plan(plan, standalone)
     tags = decide_tags(
         plan.package,
         plan.dependencies,
         kept,
         payload.root_files,
-        plain=options.plain_tags,
+        plain=options.plain_tags or options.standalone,
     )
+    if standalone is not None:
+        reasons = (*tags.reasons[:-1], f"platform {standalone.platform}: {standalone.why}")
+        tags = replace(tags, platform=standalone.platform, reasons=reasons)
     dist_info = dist_info_files(plan, payload, tags)
     for name, data in dist_info.files.items():
         sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
@@ -174,6 +192,37 @@ def _write(
         payload=payload,
         libraries=libraries,
         metadata_warnings=dist_info.warnings,
+        standalone=standalone,
+    )
+
+
+def _devendor(
+    package: Path,
+    plan: Plan,
+    payload: Payload,
+    held: HeldBinaries,
+    known: KnownPackages,
+    options: ConvertOptions,
+) -> tuple[LibraryCheck, tuple[FoundBinary, ...]]:
+    """The conda wheel's side of the binary step: vendored copies out, the environment's
+    libraries declared."""
+    libraries = check_libraries(plan, payload.binaries, known)
+    if options.strict and libraries.unsatisfied:
+        raise BadInputError(
+            f"{package.name}: {libraries.unsatisfied[0]} (--strict); pass --with the "
+            "environment that provides it, or declare the dependency that does"
+        )
+    kept = relink(held, payload.binaries, remove=libraries.remove, edits=libraries.edits)
+    return libraries, kept
+
+
+def _standalone_plan(plan: Plan, standalone: Standalone) -> Plan:
+    """What is bundled is no longer a dependency; its licences join the package's."""
+    licences = {**standalone.licence_files(), **plan.package.licenses}
+    return replace(
+        plan,
+        package=replace(plan.package, licenses=licences),
+        dependencies=plan.dependencies.without(standalone.packages),
     )
 
 

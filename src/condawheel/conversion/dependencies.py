@@ -55,6 +55,13 @@ class Dependencies:
         )
         return Dependencies(items=(*self.items, *added)) if added else self
 
+    def without(self, names: Iterable[str]) -> Dependencies:
+        """Leave out the native dependencies named ``names`` (bundled into the wheel)."""
+        dropped = frozenset(names)
+        external = DependencyKind.EXTERNAL
+        kept = (d for d in self.items if not (d.kind is external and d.spec.name in dropped))
+        return Dependencies(items=tuple(kept))
+
     @property
     def requires_python(self) -> str | None:
         found = self.of_kind(DependencyKind.PYTHON)

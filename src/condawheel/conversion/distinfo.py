@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from packaging.tags import parse_tag
+
 from condawheel.conversion.metadata import (
     edit_metadata,
     generate_metadata,
@@ -75,7 +77,9 @@ def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> DistInfo
     entry_points = merge_entry_points(kept.get("entry_points.txt"), package.entry_points)
     if entry_points is not None:
         files["entry_points.txt"] = entry_points
-    files["WHEEL"] = wheel_file([tags.tag], purelib=tags.platform == "any", build=plan.build_tag)
+    # A compressed tag set (manylinux_2_17_x86_64.manylinux2014_x86_64) is one Tag each.
+    expanded = sorted(str(tag) for tag in parse_tag(tags.tag))
+    files["WHEEL"] = wheel_file(expanded, purelib=tags.platform == "any", build=plan.build_tag)
     for name, data in package.provenance.items():
         files[f"conda/{name}"] = data
     if payload.prefix_records:

@@ -68,6 +68,13 @@ class HeldBinaries:
         shutil.copyfile(held.path, copy)
         self._held[arcname] = _Held(copy, held.executable, held.source or source)
 
+    def adopt(self, arcname: str, path: Path) -> None:
+        """Hold a copy of the file at ``path`` as the wheel entry ``arcname`` (a library
+        bundled from elsewhere)."""
+        place = self._place(arcname)
+        shutil.copyfile(path, place)
+        self._held[arcname] = _Held(place, False)
+
     def path(self, arcname: str) -> Path:
         """Where the held file for ``arcname`` is."""
         return self._held[arcname].path

@@ -38,6 +38,11 @@ class ConvertOptions:
     #: Threads deflating the wheel's members (None: the machine's cores). The wheel's
     #: bytes are the same for any number.
     threads: int | None = None
+    #: Bundle the libraries the binaries need (from ``with_sources``) and tag the wheel
+    #: for Pythons that are not conda's (manylinux, macOS, Windows).
+    standalone: bool = False
+    #: Warn when the bundled libraries add more bytes than this.
+    max_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,10 +13,12 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.detect import MIN_SNIFF_BYTES
+from condawheel.binaries.patcher import BinaryEdits
 from condawheel.conda.known import KnownPackages
 from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.metadata import add_requires_external, retag_wheel_file
 from condawheel.conversion.relink import relink
+from condawheel.conversion.standalone import Standalone, bundle
 from condawheel.conversion.tags import FoundBinary, platform_tag
 from condawheel.exceptions import BadInputError, NothingToDoError
 from condawheel.libraries.devendor import DevendorPlan, Satisfaction, plan_devendoring
@@ -43,6 +45,10 @@ class RepairOptions:
     #: An unsatisfied library is an error instead of a warning.
     strict: bool = False
     overwrite: bool = False
+    #: Bundle the libraries the binaries need instead: a wheel for any CPython.
+    standalone: bool = False
+    #: With ``standalone``, warn when the bundled libraries add more bytes than this.
+    max_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,6 +58,7 @@ class RepairResult:
     tag: str
     plan: DevendorPlan
     warnings: tuple[str, ...]
+    standalone: Standalone | None = None
 
 
 #: Where cibuildwheel's images keep one environment per CPython, as ``cpXY-cpXY``.
@@ -106,35 +113,65 @@ def _run(
                 "pass --with PREFIX"
             )
         index = LibraryIndex.from_known(KnownPackages.load(sources))
-        plan = plan_devendoring(
-            {b.path: b.info for b in binaries},
-            index=index,
-            declared=(),
-            platform=subdir.partition("-")[0],
-            installed_root=_installed_root(source, subdir),
-            prefixes=_environment_paths(sources),
-        )
-        unsatisfied = [u for u in plan.uses if u.satisfaction is Satisfaction.UNSATISFIED]
-        if options.strict and unsatisfied:
-            first = unsatisfied[0]
-            raise BadInputError(
-                f"{wheel.name}: {first.binary} needs {first.needed}, which nothing provides "
-                "(--strict); pass --with the conda environment that has it"
+        standalone: Standalone | None = None
+        if options.standalone:
+            standalone = bundle(
+                held,
+                binaries,
+                index=index,
+                subdir=subdir,
+                dist=source.label.partition("-")[0],
+                members=source.names,
+                max_size=options.max_size,
             )
-        # Relinked even for inspect: the tag is read from the edited files.
-        kept = relink(held, binaries, remove=plan.remove, edits=plan.edits)
-        tag, _, mismatches = platform_tag(subdir, kept, plain=options.plain_tags)
+            plan = DevendorPlan(remove=(), edits=BinaryEdits(), requirements=(), uses=(),
+                                warnings=())  # fmt: skip
+            tag, mismatches = standalone.platform, list(standalone.warnings)
+        else:
+            plan, tag, mismatches = _devendor(source, held, binaries, index, options, sources)
         result_name = _retagged_name(source, tag)
         if out_dir is not None:
             ensure_output_dir(out_dir)
-            _write(source, out_dir / result_name, plan, held, tag, options)
+            _write(source, out_dir / result_name, plan, held, tag, options, standalone)
     return RepairResult(
         input=wheel,
         wheel=(out_dir / result_name) if out_dir is not None else Path(result_name),
         tag=tag,
         plan=plan,
         warnings=(*plan.warnings, *mismatches),
+        standalone=standalone,
     )
+
+
+def _devendor(
+    source: WheelInput,
+    held: HeldBinaries,
+    binaries: list[FoundBinary],
+    index: LibraryIndex,
+    options: RepairOptions,
+    sources: tuple[Path, ...],
+) -> tuple[DevendorPlan, str, list[str]]:
+    """The conda wheel's side of the binary step: the plan, the tag, and warnings."""
+    subdir = _subdir(source)
+    plan = plan_devendoring(
+        {b.path: b.info for b in binaries},
+        index=index,
+        declared=(),
+        platform=subdir.partition("-")[0],
+        installed_root=_installed_root(source, subdir),
+        prefixes=_environment_paths(sources),
+    )
+    unsatisfied = [u for u in plan.uses if u.satisfaction is Satisfaction.UNSATISFIED]
+    if options.strict and unsatisfied:
+        first = unsatisfied[0]
+        raise BadInputError(
+            f"{source.label}: {first.binary} needs {first.needed}, which nothing provides "
+            "(--strict); pass --with the conda environment that has it"
+        )
+    # Relinked even for inspect: the tag is read from the edited files.
+    kept = relink(held, binaries, remove=plan.remove, edits=plan.edits)
+    tag, _, mismatches = platform_tag(subdir, kept, plain=options.plain_tags)
+    return plan, tag, mismatches
 
 
 def _environment_paths(sources: tuple[Path, ...]) -> tuple[str, ...]:
@@ -211,13 +248,16 @@ def _write(
     held: HeldBinaries,
     platform: str,
     options: RepairOptions,
+    standalone: Standalone | None = None,
 ) -> None:
     removed = set(plan.remove)
     # A folder of copies is gone only when no binary is left in it; then delvewheel's
     # load-order file and its __init__ patch, which point at the folder, go too.
     left = {name.rpartition("/")[0] for name in source.names if name in held}
     emptied = {name.rpartition("/")[0] for name in removed} - left
-    tags = sorted({f"{t.interpreter}-{t.abi}-{platform}" for t in source.name.tags})
+    tags = sorted(
+        {f"{t.interpreter}-{t.abi}-{p}" for t in source.name.tags for p in platform.split(".")}
+    )
     dist_info = source.dist_info
     rewrites: dict[str, Callable[[bytes], bytes]] = {
         f"{dist_info}/METADATA": lambda data: add_requires_external(data, plan.requirements),
@@ -240,6 +280,8 @@ def _write(
                 with source.stream(member) as stream:
                     writer.write_stream(member, stream, executable=executable)
         held.write(writer)  # the binaries, relinked
+        for name, data in (standalone.licence_files() if standalone else {}).items():
+            writer.write_bytes(f"{dist_info}/licenses/{name}", data)
         writer.finish(dist_info, destination, overwrite=options.overwrite, label=source.label)
 
 

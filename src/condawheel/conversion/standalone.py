@@ -1,0 +1,102 @@
+"""The standalone alternative to de-vendoring in the one binary step (design section 5b).
+
+Where a conda wheel leaves its libraries to the environment, a standalone wheel bundles
+them: the copies join the held binaries, the edits that wire them are applied with the
+others, and the platform tag is the standard one the result satisfies (on Linux, the
+manylinux policy the bundling plan was made for). `convert` and `repair` both call
+:func:`bundle` on the binaries they hold.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from condawheel.conversion.held import HeldBinaries
+from condawheel.conversion.relink import relink
+from condawheel.conversion.tags import FoundBinary, platform_tag
+from condawheel.libraries.bundling import BundlePlan, bundle_licences, plan_bundle
+from condawheel.libraries.copies import LibraryFetcher, PackageLicence
+from condawheel.libraries.layout import BundleLayout, layout_for, top_level_packages
+from condawheel.libraries.providers import LibraryIndex
+from condawheel.stale import held_prefix
+from condawheel.wheel.tags import LINUX_ARCHS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Standalone:
+    """What bundling did to a wheel: the plan, the tag, and what the wheel must add."""
+
+    plan: BundlePlan
+    layout: BundleLayout
+    #: The platform tag, standard (``manylinux_2_17_x86_64.manylinux2014_x86_64``).
+    platform: str
+    why: str
+    licences: tuple[PackageLicence, ...] = ()
+    warnings: tuple[str, ...] = ()
+    #: The binaries as the wheel will hold them, copies included.
+    binaries: tuple[FoundBinary, ...] = field(default=())
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """The conda packages bundled, whose ``Requires-External`` goes."""
+        return self.plan.packages
+
+    def licence_files(self) -> dict[str, bytes]:
+        """``<conda name>/<file>`` -> content, for ``.dist-info/licenses/``."""
+        return {
+            f"{licence.name}/{name}": data
+            for licence in self.licences
+            for name, data in sorted(licence.files.items())
+        }
+
+
+def bundle(
+    held: HeldBinaries,
+    binaries: Sequence[FoundBinary],
+    *,
+    index: LibraryIndex,
+    subdir: str,
+    dist: str,
+    members: Iterable[str] = (),
+    max_size: int | None = None,
+) -> Standalone:
+    """Bundle what the held ``binaries`` need into the wheel: the copies are held with
+    them and every edit applied. ``subdir`` is the conda subdir the binaries are for,
+    ``dist`` the wheel's normalised distribution name, ``members`` the wheel's files
+    (where its import packages are)."""
+    platform, _, arch = subdir.partition("-")
+    layout = layout_for(platform, packages=top_level_packages(members))
+    with tempfile.TemporaryDirectory(prefix=held_prefix()) as scratch:
+        plan = plan_bundle(
+            {b.path: b.info for b in binaries},
+            index=index,
+            fetcher=LibraryFetcher(Path(scratch), index),
+            layout=layout,
+            dist=dist,
+            arch=LINUX_ARCHS.get(arch, arch),
+            max_size=max_size,
+        )
+        for library in plan.libraries:
+            held.adopt(library.wheel_path, library.copy.path)
+    copies = [
+        FoundBinary(path=library.wheel_path, in_root=True, info=library.copy.info)
+        for library in plan.libraries
+    ]
+    kept = relink(held, [*binaries, *copies], remove=(), edits=plan.edits)
+    if plan.policy is not None:
+        tag, why = plan.policy.tag, plan.why
+    else:
+        tag, why, _ = platform_tag(subdir, kept, plain=True)
+    licences, copyleft = bundle_licences(plan)
+    return Standalone(
+        plan=plan,
+        layout=layout,
+        platform=tag,
+        why=why,
+        licences=licences,
+        warnings=(*plan.warnings, *copyleft),
+        binaries=kept,
+    )

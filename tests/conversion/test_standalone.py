@@ -1,0 +1,198 @@
+"""Standalone wheels end to end: real recipes built with rattler-build, converted with
+--standalone, installed by pip into a plain venv of this machine's CPython (no conda
+prefix, no LD_LIBRARY_PATH), imported, and checked by auditwheel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from chain_recipes import chain_channel
+from channel import find_package
+from clirun import one_line, run_cli
+from condawheel.binaries.read import read_binary
+from condawheel.conversion.core import convert
+from condawheel.conversion.plan import ConvertOptions
+from condawheel.conversion.repair import RepairOptions, repair
+from paths import CORPUS
+
+LIBGCC = CORPUS / "real" / "linux-64" / "libgcc-14.2.0-h77fa898_1.conda"
+_TAG = re.compile(r"-(manylinux_\d+_\d+_x86_64)(?:\.manylinux\w+)?\.whl$")
+
+
+@pytest.fixture(scope="module")
+def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return chain_channel(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def wheels(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """pychain and pyruntime converted --standalone, knowing the channel and
+    conda-forge's libgcc."""
+    dist = tmp_path_factory.mktemp("standalone-dist")
+    options = ConvertOptions(with_sources=(channel, LIBGCC), standalone=True)
+    return {
+        name: convert(find_package(channel, name), dist, options).wheel
+        for name in ("pychain", "pyruntime")
+    }
+
+
+@pytest.fixture(scope="module")
+def venv(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A venv of the machine's CPython (not conda's) with both wheels installed by pip."""
+    prefix = tmp_path_factory.mktemp("plain-venv")
+    base = getattr(sys, "_base_executable", sys.executable)
+    subprocess.run([base, "-m", "venv", "--without-pip", str(prefix)], check=True)
+    pip = [sys.executable, "-m", "pip", "--python", str(prefix / "bin" / "python")]
+    subprocess.run(
+        [*pip, "install", "--quiet", "--no-index", "--no-deps", *map(str, wheels.values())],
+        check=True,
+    )
+    return prefix
+
+
+def _python(venv: Path, code: str) -> str:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("CONDA", "LD_"))}
+    result = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", code],
+        capture_output=True,
+        text=True,
+        env=environ,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def _members(wheel: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def test_the_chain_installs_into_a_plain_venv_and_calls_through(
+    wheels: dict[str, Path], venv: Path
+) -> None:
+    wheel = wheels["pychain"]
+    tag = _TAG.search(wheel.name)
+    assert tag is not None, wheel.name
+    members = _members(wheel)
+    copies = sorted(n for n in members if n.startswith("pychain.libs/"))
+    assert [re.sub(r"-[0-9a-f]{8}\.", "-HASH.", n) for n in copies] == [
+        "pychain.libs/libchain-HASH.so.1",
+        "pychain.libs/libchaindep-HASH.so.1",
+    ]
+    info = next(n for n in members if n.endswith(".dist-info/METADATA"))
+    metadata = members[info].decode()
+    assert "Requires-External" not in metadata  # libchain is in the wheel now
+    dist_info = info.rpartition("/")[0]
+    for conda_name in ("libchain", "libchaindep"):
+        licence = members[f"{dist_info}/licenses/{conda_name}/LICENSE"]
+        assert licence == f"{conda_name}: the licence of the test recipe\n".encode()
+        assert f"License-File: {conda_name}/LICENSE" in metadata
+    # 6 * 7 in libchaindep, + 1 in libchain, through the extension.
+    assert _python(venv, "import pychain; print(pychain.call(6, 7))") == "43"
+    loaded = _python(
+        venv,
+        "import pychain; print(*sorted(l.split()[-1] for l in open('/proc/self/maps') "
+        "if 'libchain' in l), sep='\\n')",
+    )
+    assert all(str(venv) in line and "pychain.libs" in line for line in loaded.splitlines())
+    shown = subprocess.run(
+        [sys.executable, "-m", "auditwheel", "show", str(wheel)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f'consistent with the following platform tag: "{tag.group(1)}"' in " ".join(
+        shown.split()
+    )
+
+
+def test_a_runtime_newer_than_the_policy_is_bundled_mangled_and_imports(
+    wheels: dict[str, Path], venv: Path, tmp_path: Path
+) -> None:
+    """The extension needs GCC_7.0.0 of libgcc_s, which policies before manylinux_2_27
+    lack: conda-forge's libgcc_s (glibc 2.3.2 is all it needs) goes in under a mangled
+    name, and the wheel keeps the older tag its glibc use allows."""
+    wheel = wheels["pyruntime"]
+    tag = _TAG.search(wheel.name)
+    assert tag is not None, wheel.name
+    glibc = tuple(int(part) for part in tag.group(1).split("_")[1:3])
+    assert glibc < (2, 27), wheel.name
+    members = _members(wheel)
+    (runtime,) = [n for n in members if n.startswith("pyruntime.libs/")]
+    assert re.fullmatch(r"pyruntime\.libs/libgcc_s-[0-9a-f]{8}\.so\.1", runtime)
+    extension = next(n for n in members if n.startswith("pyruntime/_ext"))
+    (tmp_path / "ext.so").write_bytes(members[extension])
+    with (tmp_path / "ext.so").open("rb") as stream:
+        info = read_binary(stream)
+    assert Path(runtime).name in info.needed and "libgcc_s.so.1" not in info.needed
+    assert (*info.rpath, *info.runpath) == ("$ORIGIN/../pyruntime.libs",)
+    assert _python(venv, "import pyruntime; print(pyruntime.call(6, 7))") == "6"
+    maps = _python(venv, "import pyruntime; print(open('/proc/self/maps').read())")
+    assert Path(runtime).name in maps
+
+
+def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Path) -> None:
+    """A conda wheel of the extension (built against the channel) repaired --standalone."""
+    package = find_package(channel, "pychain")
+    known = ConvertOptions(with_sources=(channel,))
+    conda_wheel = convert(package, tmp_path / "conda", known).wheel
+    result = repair(
+        conda_wheel, tmp_path / "out", RepairOptions(with_sources=(channel,), standalone=True)
+    )
+    assert result.standalone is not None
+    assert result.tag.startswith("manylinux_") and result.wheel.name.endswith(f"{result.tag}.whl")
+    assert result.standalone.packages == ("libchain", "libchaindep")
+    names = _members(result.wheel)
+    assert sum(n.startswith("pychain.libs/libchain") for n in names) == 2
+    assert any(n.endswith("licenses/libchaindep/LICENSE") for n in names)
+
+
+def test_inspect_standalone_shows_the_closure_in_json(channel: Path, tmp_path: Path) -> None:
+    package = find_package(channel, "pychain")
+    flags = ("--standalone", "--with", channel, "--max-size", "1K", "--json")
+    result = run_cli(tmp_path, "inspect", package, *flags)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    standalone = data["standalone"]
+    assert standalone["tag"] == data["tags"]["platform"]
+    assert [(b["library"], b["provider"], b["licence"]) for b in standalone["bundled"]] == [
+        ("libchain.so.1", "libchain", "LGPL-2.1-or-later"),
+        ("libchaindep.so.1", "libchaindep", "MIT"),
+    ]
+    assert all(b["size"] > 0 for b in standalone["bundled"])
+    assert any("more than --max-size 1024" in w for w in data["warnings"])
+    assert any("licensed LGPL-2.1-or-later" in w for w in data["warnings"])
+    text = run_cli(tmp_path, "inspect", package, "--standalone", "--with", channel)
+    assert re.search(r"libchaindep\.so\.1\s+libchaindep 1\.0\.0\s+\d+\s+MIT", text.stdout)
+
+
+def test_convert_spec_standalone(channel: Path, tmp_path: Path) -> None:
+    result = run_cli(
+        tmp_path, "convert", "--spec", "pychain", "-c", channel, "--standalone", "-w", "dist"
+    )
+    assert result.returncode == 0, result.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    assert _TAG.search(wheel.name), wheel.name
+
+
+def test_a_library_no_source_provides_is_one_line_and_no_wheel(
+    channel: Path, tmp_path: Path
+) -> None:
+    package = find_package(channel, "pychain")
+    result = run_cli(tmp_path, "convert", package, "--standalone", "-w", "dist")
+    assert result.returncode == 2
+    assert one_line(result.stderr).endswith(
+        "needs libchain.so.1, which no package given with --with provides and the linux "
+        "target does not guarantee; pass --with the environment or channel that has it"
+    )
+    out = tmp_path / "dist"
+    assert not out.exists() or not any(out.iterdir())
