@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from builders import CondaPackageBuilder
 from chain_recipes import chain_channel
 from channel import find_package
 from clirun import one_line, run_cli
+from compilers import MACOS_ARM64, compile_macho, compile_pe
 from condawheel.binaries.read import read_binary
 from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
@@ -196,3 +198,82 @@ def test_a_library_no_source_provides_is_one_line_and_no_wheel(
     )
     out = tmp_path / "dist"
     assert not out.exists() or not any(out.iterdir())
+
+
+def _windows_package(root: Path) -> tuple[Path, Path]:
+    """(a win-64 extension package that imports dep.dll, a channel holding dep.dll)."""
+    dep_source = "__declspec(dllexport) int dep(void) { return 4; }"
+    dep = compile_pe(root / "build" / "dep.dll", dep_source)
+    ext = compile_pe(
+        root / "build" / "_ext.pyd",
+        "__declspec(dllimport) int dep(void);\n"
+        "__declspec(dllexport) int PyInit__ext(void) { return dep(); }\n",
+        [str(root / "build" / "dep.lib")],
+    )
+    channel = root / "channel" / "win-64"
+    (
+        CondaPackageBuilder(name="dep", version="1.0", build="h0_0", subdir="win-64", license="MIT")
+        .add_file("Library/bin/dep.dll", dep.read_bytes())
+        .build(channel)
+    )
+    package = (
+        CondaPackageBuilder(
+            name="winpkg", version="1.0", build="py312h0_0", subdir="win-64", depends=["dep >=1.0"]
+        )
+        .add_file("Lib/site-packages/winpkg/__init__.py", '"""Doc."""\nfrom ._ext import *\n')
+        .add_file("Lib/site-packages/winpkg/_ext.cp312-win_amd64.pyd", ext.read_bytes())
+        .build(root / "pkgs")
+    )
+    return package, channel
+
+
+def test_a_windows_package_gets_its_dlls_and_the_loader_patch(tmp_path: Path) -> None:
+    package, channel = _windows_package(tmp_path)
+    options = ConvertOptions(with_sources=(channel,), standalone=True)
+    result = convert(package, tmp_path / "dist", options)
+    assert result.wheel.name.endswith("-cp312-cp312-win_amd64.whl")
+    members = _members(result.wheel)
+    (copy,) = [n for n in members if n.startswith("winpkg.libs/")]
+    assert re.fullmatch(r"winpkg\.libs/dep-[0-9a-f]{32}\.dll", copy)
+    init = members["winpkg/__init__.py"].decode()
+    assert init.startswith('"""Doc."""\n') and "winpkg.libs" in init
+    assert init.rstrip().endswith("from ._ext import *")
+    metadata = next(v for k, v in members.items() if k.endswith("METADATA")).decode()
+    assert "Requires-External: dep" not in metadata
+    # The same conversion, the same bytes.
+    again = convert(package, tmp_path / "again", options)
+    assert again.wheel.read_bytes() == result.wheel.read_bytes()
+
+
+def test_a_macos_package_gets_the_macos_tag(tmp_path: Path) -> None:
+    dep = compile_macho(
+        tmp_path / "build" / "libdep.1.dylib",
+        "int dep(void) { return 4; }\n",
+        MACOS_ARM64,
+        args=["-Wl,-install_name,@rpath/libdep.1.dylib"],
+    )
+    ext = compile_macho(
+        tmp_path / "build" / "_ext.so",
+        "int dep(void);\nint answer(void) { return dep(); }\n",
+        MACOS_ARM64,
+        args=[str(dep), "-Wl,-rpath,@loader_path/../../.."],
+    )
+    channel = tmp_path / "channel" / "osx-arm64"
+    (
+        CondaPackageBuilder(name="libdep", version="1.0", build="h0_0", subdir="osx-arm64")
+        .add_file("lib/libdep.1.dylib", dep.read_bytes())
+        .build(channel)
+    )
+    package = (
+        CondaPackageBuilder(name="macpkg", version="1.0", build="py312h0_0", subdir="osx-arm64")
+        .add_file("lib/python3.12/site-packages/macpkg/__init__.py", "")
+        .add_file(
+            "lib/python3.12/site-packages/macpkg/_ext.cpython-312-darwin.so", ext.read_bytes()
+        )
+        .build(tmp_path / "pkgs")
+    )
+    options = ConvertOptions(with_sources=(channel,), standalone=True)
+    result = convert(package, tmp_path / "dist", options)
+    assert result.wheel.name.endswith("-cp312-cp312-macosx_11_0_arm64.whl")
+    assert result.standalone is not None
+    assert [lib.package for lib in result.standalone.plan.libraries] == ["libdep"]

@@ -148,7 +148,8 @@ def _write(
     standalone: Standalone | None = None
     libraries = LibraryCheck()
     with HeldBinaries() as held:
-        payload_writer = PayloadWriter(plan, sink, held)
+        hold_inits = options.standalone and plan.package.is_windows
+        payload_writer = PayloadWriter(plan, sink, held, hold_inits=hold_inits)
         payload = payload_writer.run(source)
         plan = payload_writer.plan  # with any `info/` files met after the payload began
         if options.standalone and payload.binaries:

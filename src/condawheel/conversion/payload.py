@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -90,11 +91,19 @@ class Payload:
         )
 
 
+_TOP_LEVEL_INIT = re.compile(r"^[^/.]+/__init__\.py$")
+
+
 class PayloadWriter:
     """Writes one package's payload into a wheel sink, following a plan."""
 
-    def __init__(self, plan: Plan, sink: Sink, held: HeldBinaries) -> None:
+    def __init__(
+        self, plan: Plan, sink: Sink, held: HeldBinaries, *, hold_inits: bool = False
+    ) -> None:
+        """``hold_inits``: hold the top-level packages' ``__init__.py`` with the binaries,
+        for a standalone Windows wheel's loader patch."""
         self.plan = plan
+        self._hold_inits = hold_inits
         self.sink = sink
         self.label = plan.package.filename
         self._paths = plan.package.paths
@@ -209,6 +218,13 @@ class PayloadWriter:
             return
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
+        if self._hold_inits and _TOP_LEVEL_INIT.match(arcname):
+            _, sha256, size = self._held.hold(
+                arcname, Prefixed(head, member.stream), executable=executable
+            )
+            self._verify(member.path, sha256, size)
+            self._record(member.path, arcname, executable, destination.scheme, sha256)
+            return
         record = self.sink.write_stream(
             arcname, Prefixed(head, member.stream), executable=executable, size_hint=member.size
         )

@@ -274,6 +274,8 @@ def _write(
             rewrite = rewrites.get(member)
             if rewrite is None and base == "__init__.py" and emptied:
                 rewrite = _without_delvewheel_patch
+            if rewrite is None and base == "__init__.py" and standalone is not None:
+                rewrite = standalone.rewriter(member)
             if rewrite is not None:
                 writer.write_bytes(member, rewrite(source.read(member)))
             else:

@@ -10,7 +10,7 @@ manylinux policy the bundling plan was made for). `convert` and `repair` both ca
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,8 @@ class Standalone:
 
     plan: BundlePlan
     layout: BundleLayout
+    #: The wheel's distribution name, as the layout's folder is named after it.
+    dist: str
     #: The platform tag, standard (``manylinux_2_17_x86_64.manylinux2014_x86_64``).
     platform: str
     why: str
@@ -43,6 +45,17 @@ class Standalone:
     def packages(self) -> tuple[str, ...]:
         """The conda packages bundled, whose ``Requires-External`` goes."""
         return self.plan.packages
+
+    def rewriter(self, member: str) -> Callable[[bytes], bytes]:
+        """What the layout makes of wheel member ``member`` (a package's ``__init__.py``
+        on Windows learns where the DLLs are); the identity for the rest."""
+        folder = self.layout.folder(self.dist)
+
+        def rewrite(data: bytes) -> bytes:
+            changed = self.layout.rewrite(member, data, folder)
+            return data if changed is None else changed
+
+        return rewrite
 
     def licence_files(self) -> dict[str, bytes]:
         """``<conda name>/<file>`` -> content, for ``.dist-info/licenses/``."""
@@ -86,6 +99,7 @@ def bundle(
         for library in plan.libraries
     ]
     kept = relink(held, [*binaries, *copies], remove=(), edits=plan.edits)
+    _rewrite_held(held, layout, members, binaries, layout.folder(dist))
     if plan.policy is not None:
         tag, why = plan.policy.tag, plan.why
     else:
@@ -94,9 +108,28 @@ def bundle(
     return Standalone(
         plan=plan,
         layout=layout,
+        dist=dist,
         platform=tag,
         why=why,
         licences=licences,
         warnings=(*plan.warnings, *copyleft),
         binaries=kept,
     )
+
+
+def _rewrite_held(
+    held: HeldBinaries,
+    layout: BundleLayout,
+    members: Iterable[str],
+    binaries: Sequence[FoundBinary],
+    folder: str,
+) -> None:
+    """Let the layout change the held files that are not binaries (Windows: a package's
+    ``__init__.py`` learns where the DLLs are)."""
+    paths = {b.path for b in binaries}
+    for member in sorted(set(members)):
+        if member in held and member not in paths:
+            place = held.path(member)
+            changed = layout.rewrite(member, place.read_bytes(), folder)
+            if changed is not None:
+                place.write_bytes(changed)
