@@ -19,6 +19,7 @@ from channel import (
     mirror_package,
 )
 from condawheel.building.recipes import index_channel
+from condawheel.conversion.plan import ConvertOptions
 from condawheel.exceptions import BadInputError
 from condawheel.mirroring.core import MirroredBuild, MirrorOptions, MirrorResult, mirror
 from condawheel.mirroring.shard import Shard
@@ -99,6 +100,19 @@ def test_a_second_run_converts_nothing(channel: Path, tmp_path: Path) -> None:
     assert (result.converted, result.done, result.skipped) == (0, 5, 1)
     assert by_status(outcomes, "done") == list(MIRROR_GOOD)
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.whl")} == before
+
+
+def test_other_settings_convert_everything_again(channel: Path, tmp_path: Path) -> None:
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(channel, out, cache)
+    failure = json.loads((out / STATE_DIR / f"{MIRROR_BROKEN}.json").read_text())
+    assert "escapes the package" in failure["failed"]
+    plain = ConvertOptions(plain_tags=True)
+    result, outcomes = run(channel, out, cache, convert=plain)
+    assert (result.converted, result.done, result.skipped) == (5, 0, 1)
+    assert "libgamma-1.0-0_h0_0-py3-none-linux_x86_64.whl" in {
+        o.wheel.name for o in outcomes if o.wheel is not None
+    }
 
 
 def test_a_changed_build_and_a_lost_wheel_are_converted_again(

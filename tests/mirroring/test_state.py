@@ -63,3 +63,12 @@ def test_sweep_removes_what_a_killed_write_left(tmp_path: Path) -> None:
     leftover.write_bytes(b"{")
     state.sweep()
     assert not leftover.exists() and state.done(BUILD) is not None
+
+
+def test_a_failure_is_remembered_for_this_build_and_settings(tmp_path: Path) -> None:
+    state = MirrorState(tmp_path, "settings")
+    state.record_failure(BUILD, "broken: a link escapes the package")
+    assert state.failed(BUILD) == "broken: a link escapes the package"
+    assert state.done(BUILD) is None
+    assert state.failed(dataclasses.replace(BUILD, sha256="c" * 64)) is None
+    assert MirrorState(tmp_path, "other settings").failed(BUILD) is None

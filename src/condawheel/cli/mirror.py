@@ -29,7 +29,9 @@ is converted again, and a run that was killed goes on where it stopped (wheels a
 whole or not at all). The last line counts the builds: new, already done, skipped.
 
 A build that cannot be converted is reported on one line and skipped, and the exit
-status is then 2; --strict stops at the first one instead.
+status is then 2; --strict stops at the first one instead. It is not tried again until
+it changes, or condawheel or the settings (--with, --name-map, --plain-tags) do, which
+also convert every build again; a failed download is tried again on the next run.
 
 For more than one machine, --shard K/N takes the K-th of N disjoint parts of the
 builds (by a hash of each build's name, so a part keeps its builds as the channel

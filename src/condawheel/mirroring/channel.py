@@ -73,8 +73,11 @@ class ChannelIndex:
         self.base_url = base_url if base_url.endswith("/") else f"{base_url}/"
         self._stack = ExitStack()
         self._indexes: list[tuple[str, Any]] = []
+        fetched = _fetch_all(self.base_url, subdirs, cache_dir)
         for subdir in subdirs:
-            sparse = _fetch(self.base_url, subdir, cache_dir, optional=optional)
+            sparse = fetched.get(subdir) or _fetch(
+                self.base_url, subdir, cache_dir, optional=optional
+            )
             if sparse is not None:
                 self._stack.callback(sparse.close)
                 self._indexes.append((subdir, sparse))
@@ -139,6 +142,23 @@ def _build(record: Any, base_url: str, subdir: str) -> ChannelPackage:
         md5=record.md5.hex() if record.md5 else None,
         size=size,
     )
+
+
+def _fetch_all(base_url: str, subdirs: Sequence[str], cache_dir: Path) -> dict[str, Any]:
+    """Every subdir's index in one call (each call of py-rattler costs a pause), or none
+    when any of them fails: `_fetch` then tells which, and why."""
+    try:
+        found = rattler_run.run(
+            rattler_fetch_repo_data(
+                channels=[Channel(base_url)],
+                platforms=[Subdir(subdir) for subdir in subdirs],
+                cache_path=cache_dir / "repodata",
+                callback=None,
+            )
+        )
+    except (FetchRepoDataError, OSError, ValueError):
+        return {}
+    return {str(sparse.subdir): sparse for sparse in found}
 
 
 def _fetch(base_url: str, subdir: str, cache_dir: Path, *, optional: bool) -> Any:

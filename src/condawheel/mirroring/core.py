@@ -12,18 +12,18 @@ as `condawheel index` writes it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import Literal
 
 from condawheel.conda.cache import ArchiveCache, ChannelPackage, Solution
 from condawheel.conda.fetch import channel_url
-from condawheel.conversion.batch import convert_many
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.crash import crash_point
 from condawheel.defaults import default_cache_dir
@@ -38,6 +38,7 @@ from condawheel.mirroring.shard import Shard
 from condawheel.mirroring.state import MirrorState
 from condawheel.publishing.static_index import IndexResult, build_index
 from condawheel.quoting import one_line
+from condawheel.version import __version__
 from condawheel.wheel.writer import ensure_output_dir
 
 log = logging.getLogger(__name__)
@@ -167,11 +168,21 @@ class _Run:
         self, builds: Iterator[ChannelPackage], jobs: int | None
     ) -> Iterator[MirroredBuild]:
         archives = self._archives(builds)
-        for item in convert_many(archives, self.out_dir, self.options, jobs=jobs):
+        first = next(archives, None)
+        if first is None:  # nothing new: no worker processes to start, nor the converter
+            yield from self._ready()
+            return
+        from condawheel.conversion.batch import convert_many
+
+        batch = convert_many(chain([first], archives), self.out_dir, self.options, jobs=jobs)
+        for item in batch:
             yield from self._ready()
             build, _ = self._queue.popleft()
             if item.result is None:
-                yield _skipped(build, one_line(str(item.error)))
+                reason = one_line(str(item.error))
+                if isinstance(item.error, BadInputError):  # the build's fault: not retried
+                    self.state.record_failure(build, reason)
+                yield _skipped(build, reason)
                 continue
             crash_point("mirror-wheel")  # the test hook: killed between wheel and record
             self.state.record(build, item.result.wheel)
@@ -195,11 +206,13 @@ class _Run:
     def _archives(self, builds: Iterator[ChannelPackage]) -> Iterator[Path]:
         """The archives to convert, downloaded a few at a time; every build queued."""
         for batch in _batches(builds):
-            done = {build: self.state.done(build) for build in batch}
+            done = {build: self.state.done(build) or self.state.failed(build) for build in batch}
             archives = _download([b for b in batch if b.sha256 and done[b] is None], self.cache)
             for build in batch:
                 wheel, archive = done[build], archives.get(build)
-                if wheel is not None:
+                if isinstance(wheel, str):  # failed before, and nothing has changed since
+                    self._queue.append((build, _skipped(build, wheel)))
+                elif wheel is not None:
                     outcome = MirroredBuild(
                         build=build_key(build),
                         url=build.url,
@@ -220,8 +233,27 @@ class _Run:
 
 
 def _settings(options: ConvertOptions) -> str:
-    """What in the options shapes a wheel's bytes, as the state writes it down."""
-    return json.dumps({"plain_tags": options.plain_tags, "version": options.version})
+    """What shapes a wheel's bytes besides the build, as the state writes it down: a
+    change of any converts every build again."""
+    name_map = options.name_map
+    return json.dumps(
+        {
+            "condawheel": __version__,
+            "plain_tags": options.plain_tags,
+            "version": options.version,
+            "with": [str(source) for source in options.with_sources],
+            "name_map": [str(name_map), _file_sha256(name_map)] if name_map else None,
+            "mapping": _file_sha256(options.mapping) if options.mapping else None,
+        },
+        sort_keys=True,
+    )
+
+
+def _file_sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None  # the conversion says what is wrong with it
 
 
 def _in_shard(builds: Iterable[ChannelPackage], shard: Shard | None) -> Iterator[ChannelPackage]:

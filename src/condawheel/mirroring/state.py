@@ -1,10 +1,12 @@
 """What a mirror has converted: one small file per build, in the output folder.
 
 ``OUT/.condawheel-mirror/<subdir>/<file name>.json`` holds the sha256 of the build that
-was converted, the name and size of the wheel it gave, and the settings that shape a
-wheel. A build counts as done only when all of these still hold: a build that changed
-(a new sha256 under the same name), a wheel that is gone or was cut, or other settings,
-make it converted again. An unreadable state file counts as nothing done.
+was converted, the name and size of the wheel it gave (or why it could not be
+converted), and the settings that shape a wheel (condawheel's version among them). A
+build counts as done, or as failed, only while all of these still hold: a build that
+changed (a new sha256 under the same name), a wheel that is gone or was cut, another
+condawheel or other settings, make it converted again. An unreadable state file counts
+as nothing done.
 
 One file per build, rather than one file for all, so that recording a wheel costs the
 same at the first build as at the millionth, and so that the output folders of several
@@ -40,20 +42,9 @@ class MirrorState:
 
     def done(self, build: ChannelPackage) -> Path | None:
         """The wheel ``build`` was converted to, if it was and the wheel is still there."""
-        try:
-            entry = json.loads(self.path(build).read_bytes())
-        except (OSError, ValueError):
-            return None
-        if not isinstance(entry, dict) or entry.get("version") != _VERSION:
-            return None
+        entry = self._entry(build)
         wheel_name = entry.get("wheel")
-        if (
-            entry.get("sha256") != build.sha256
-            or entry.get("settings") != self.settings
-            or not isinstance(wheel_name, str)
-            or "/" in wheel_name
-            or not wheel_name.endswith(".whl")
-        ):
+        if not isinstance(wheel_name, str) or "/" in wheel_name or not wheel_name.endswith(".whl"):
             return None
         wheel = self.out_dir / wheel_name
         try:
@@ -62,15 +53,41 @@ class MirrorState:
             return None
         return wheel if entry.get("size") == size else None
 
+    def failed(self, build: ChannelPackage) -> str | None:
+        """Why ``build`` could not be converted, if it was tried with these settings."""
+        reason = self._entry(build).get("failed")
+        return reason if isinstance(reason, str) else None
+
+    def _entry(self, build: ChannelPackage) -> dict[str, object]:
+        """The build's entry, if it is about this very build and these settings."""
+        try:
+            entry = json.loads(self.path(build).read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if (
+            not isinstance(entry, dict)
+            or entry.get("version") != _VERSION
+            or entry.get("sha256") != build.sha256
+            or entry.get("settings") != self.settings
+        ):
+            return {}
+        return entry
+
     def record(self, build: ChannelPackage, wheel: Path) -> None:
         """Write down that ``build`` gave ``wheel`` (a file in the output folder)."""
+        self._write(build, {"wheel": wheel.name, "size": wheel.stat().st_size})
+
+    def record_failure(self, build: ChannelPackage, reason: str) -> None:
+        """Write down that ``build`` cannot be converted (with these settings), and why."""
+        self._write(build, {"failed": reason})
+
+    def _write(self, build: ChannelPackage, outcome: dict[str, object]) -> None:
         entry = {
             "version": _VERSION,
             "build": f"{build.subdir}/{build.file_name}",
             "sha256": build.sha256,
-            "wheel": wheel.name,
-            "size": wheel.stat().st_size,
             "settings": self.settings,
+            **outcome,
         }
         with atomic_output(self.path(build)) as stream:
             stream.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
