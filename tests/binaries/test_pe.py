@@ -155,3 +155,21 @@ def test_damaged_headers_never_raise_anything_else(zlib_dll: bytes) -> None:
             damaged[rng.randrange(*region)] = rng.randrange(256)
         with contextlib.suppress(BinaryReadError):
             read_pe(io.BytesIO(bytes(damaged)))
+
+
+def test_reading_runs_no_full_garbage_collection(
+    zlib_dll: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """pefile's close() runs gc.collect(), a cost paid per DLL: nothing here calls it."""
+    collections: list[int] = []
+
+    def collect(*args: object) -> int:
+        collections.append(1)
+        return 0
+
+    monkeypatch.setattr("gc.collect", collect)
+    assert read_pe(io.BytesIO(zlib_dll)).needed == ZLIB_IMPORTS
+    not_pe = b"MZ" + b"\0" * 0x3A + struct.pack("<I", 0x40) + b"NE\0\0" + b"\0" * 64
+    with pytest.raises(BinaryReadError, match=CORRUPT):
+        read_pe(io.BytesIO(not_pe))
+    assert collections == []

@@ -16,6 +16,8 @@ _ARCHES = {
     pefile.MACHINE_TYPE["IMAGE_FILE_MACHINE_ARMNT"]: "arm",
 }
 
+#: Where the DOS header keeps the offset of the PE header.
+_E_LFANEW = 0x3C
 # (data directory, attribute pefile fills in, name for messages)
 _IMPORT_DIRECTORIES = (
     ("IMAGE_DIRECTORY_ENTRY_IMPORT", "DIRECTORY_ENTRY_IMPORT", "import table"),
@@ -45,38 +47,48 @@ def read_pe(fileobj: BinaryIO) -> BinaryInfo:
 
 
 def _read(data: bytes) -> BinaryInfo:
+    _check_signature(data)
+    # Not closed: made from bytes, a PE holds no file, and close() would only run a
+    # full gc.collect(), a cost paid for every DLL of a package.
     pe = pefile.PE(data=data, fast_load=True)
-    try:
-        _check_complete(pe, len(data))
-        machine = pe.FILE_HEADER.Machine
-        arch = _ARCHES.get(machine, f"pe-machine-{machine:#06x}")
-        needed: dict[str, str] = {}
-        for directory_name, attribute, label in _IMPORT_DIRECTORIES:
-            index = pefile.DIRECTORY_ENTRY[directory_name]
-            if not _directory_present(pe, index):
-                continue
-            warnings_before = len(pe.get_warnings())
-            pe.parse_data_directories(directories=[index], import_dllnames_only=True)
-            # pefile logs a broken import table as a warning and carries on;
-            # a silently short dependency list would be worse than an error.
-            warnings = pe.get_warnings()[warnings_before:]
-            if warnings:
-                raise BinaryReadError(f"corrupt PE file: bad {label}: {warnings[0]}")
-            for entry in getattr(pe, attribute, None) or ():
-                dll = _decode(entry.dll)
-                # Windows resolves DLL names case-insensitively.
-                needed.setdefault(dll.lower(), dll)
-        return BinaryInfo(
-            format=BinaryFormat.PE,
-            arch=arch,
-            archs=(arch,),
-            needed=tuple(needed.values()),
-            is_shared_library=bool(
-                pe.FILE_HEADER.Characteristics & pefile.IMAGE_CHARACTERISTICS["IMAGE_FILE_DLL"]
-            ),
-        )
-    finally:
-        pe.close()
+    _check_complete(pe, len(data))
+    machine = pe.FILE_HEADER.Machine
+    arch = _ARCHES.get(machine, f"pe-machine-{machine:#06x}")
+    needed: dict[str, str] = {}
+    for directory_name, attribute, label in _IMPORT_DIRECTORIES:
+        index = pefile.DIRECTORY_ENTRY[directory_name]
+        if not _directory_present(pe, index):
+            continue
+        warnings_before = len(pe.get_warnings())
+        pe.parse_data_directories(directories=[index], import_dllnames_only=True)
+        # pefile logs a broken import table as a warning and carries on;
+        # a silently short dependency list would be worse than an error.
+        warnings = pe.get_warnings()[warnings_before:]
+        if warnings:
+            raise BinaryReadError(f"corrupt PE file: bad {label}: {warnings[0]}")
+        for entry in getattr(pe, attribute, None) or ():
+            dll = _decode(entry.dll)
+            # Windows resolves DLL names case-insensitively.
+            needed.setdefault(dll.lower(), dll)
+    return BinaryInfo(
+        format=BinaryFormat.PE,
+        arch=arch,
+        archs=(arch,),
+        needed=tuple(needed.values()),
+        is_shared_library=bool(
+            pe.FILE_HEADER.Characteristics & pefile.IMAGE_CHARACTERISTICS["IMAGE_FILE_DLL"]
+        ),
+    )
+
+
+def _check_signature(data: bytes) -> None:
+    """Many files start with "MZ" and are no PE: told apart here, cheaply, since pefile
+    runs a full gc.collect() on each file it refuses."""
+    if len(data) < _E_LFANEW + 4:
+        return  # pefile says what is wrong
+    offset = int.from_bytes(data[_E_LFANEW : _E_LFANEW + 4], "little")
+    if data[offset : offset + 4] != b"PE\0\0":
+        raise BinaryReadError("corrupt PE file: no PE header where the DOS header says")
 
 
 def _check_complete(pe: Any, size: int) -> None:

@@ -1,6 +1,7 @@
 """Reading a `.conda` or `.tar.bz2` package member by member, never extracting it.
 
-All archive decoding goes through conda-package-streaming. This module adds what a
+All archive decoding goes through conda-package-streaming (`.tar.bz2` decompressed by
+indexed_bzip2, see `bz2_stream`). This module adds what a
 converter needs on top: the two components in the right order, member paths that
 cannot escape the package, and one clear error for every way an archive can be broken.
 """
@@ -19,6 +20,7 @@ from typing import IO, Any
 
 from conda_package_streaming.package_streaming import stream_conda_component
 
+from condawheel.conda.bz2_stream import bz2_members
 from condawheel.conda.package import UNTRUSTED, clean_path
 from condawheel.exceptions import BadInputError
 from condawheel.quoting import quote
@@ -99,7 +101,10 @@ class PackageSource:
     extracting the payload.
     """
 
-    def __init__(self, path: Path, *, on_read: Callable[[int], None] | None = None) -> None:
+    def __init__(
+        self, path: Path, *, on_read: Callable[[int], None] | None = None, threads: int = 1
+    ) -> None:
+        """``threads`` may decode a large `.tar.bz2` at once."""
         if not is_conda_package(path):
             raise BadInputError(
                 f"{path}: not a conda package: expected a file ending in .conda or .tar.bz2"
@@ -109,6 +114,7 @@ class PackageSource:
         self.path = path
         self.size = path.stat().st_size
         self._on_read = on_read
+        self._threads = threads
         self._is_conda = path.name.endswith(".conda")
         #: Every wanted `info/` file read so far.
         self.info_files: dict[str, bytes] = {}
@@ -222,7 +228,11 @@ class PackageSource:
         with self.path.open("rb") as raw:
             fileobj = _CountingReader(raw, self._on_read)
             if not self._is_conda:
-                yield from _bounded(stream_conda_component(str(self.path), fileobj, component))
+                members = bz2_members(fileobj, size=self.size, threads=self._threads)
+                try:
+                    yield from _bounded(members)
+                finally:
+                    members.close()  # the decoder stops before its file closes
                 return
             fileobj.active = False  # opening the zip reads its end first
             with zipfile.ZipFile(fileobj) as archive:

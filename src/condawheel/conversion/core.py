@@ -128,7 +128,8 @@ def _prepare(
     known: KnownPackages | None,
     on_progress: ProgressCallback | None,
 ) -> tuple[PackageSource, Plan, KnownPackages]:
-    source = PackageSource(package, on_read=on_progress)
+    threads = options.threads or available_cores()
+    source = PackageSource(package, on_read=on_progress, threads=threads)
     model = CondaPackage.from_info(source.label, source.read_info())
     if known is None:
         known = KnownPackages.load(options.with_sources)
