@@ -16,7 +16,7 @@ import pytest
 
 from builders import CondaPackageBuilder
 from chain_recipes import chain_channel
-from channel import find_package
+from channel import create_environment, find_package
 from clirun import one_line, run_cli
 from compilers import MACOS_ARM64, compile_macho, compile_pe
 from condawheel.binaries.read import read_binary
@@ -277,3 +277,24 @@ def test_a_macos_package_gets_the_macos_tag(tmp_path: Path) -> None:
     assert result.wheel.name.endswith("-cp312-cp312-macosx_11_0_arm64.whl")
     assert result.standalone is not None
     assert [lib.package for lib in result.standalone.plan.libraries] == ["libdep"]
+
+
+def test_bundling_from_a_conda_prefix(channel: Path, tmp_path: Path) -> None:
+    """--with $CONDA_PREFIX: the copies come from the installed files, SONAME links
+    followed, and the licences from the packages the prefix was installed from."""
+    prefix = create_environment(tmp_path / "env", channel, ["libchain"])
+    options = ConvertOptions(with_sources=(prefix,), standalone=True)
+    result = convert(find_package(channel, "pychain"), tmp_path / "dist", options)
+    assert result.standalone is not None
+    bundled = result.standalone.plan.libraries
+    assert [(lib.name, lib.package) for lib in bundled] == [
+        ("libchain.so.1", "libchain"),
+        ("libchaindep.so.1", "libchaindep"),
+    ]
+    assert all(lib.copy.provider.package.origin.endswith(".json") for lib in bundled)
+    assert {lic.name: lic.expression for lic in result.standalone.licences} == {
+        "libchain": "LGPL-2.1-or-later",
+        "libchaindep": "MIT",
+    }
+    members = _members(result.wheel)
+    assert any(n.endswith("licenses/libchain/LICENSE") for n in members)

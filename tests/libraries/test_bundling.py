@@ -260,3 +260,21 @@ def test_linux_layout_names_like_auditwheel() -> None:
 def test_an_architecture_without_policy_is_an_error() -> None:
     with pytest.raises(BadInputError, match="no manylinux policy covers the architecture sparc"):
         policies("sparc")
+
+
+def test_the_packages_own_libraries_stay_reachable(channel: Path, tmp_path: Path) -> None:
+    """A library of the package itself installs into the environment's lib/: the
+    extension keeps the entry that reaches it there, beside the way to the copies. The
+    library cannot be pointed at the copies from there, which is a warning."""
+    own = "pkg-1.0.data/data/lib/libown.so.1"
+    ext = _elf(needed=("libown.so.1", "libdep.so.1"), runpath=("$ORIGIN/../../..", "$ORIGIN"))
+    library = _elf(soname="libown.so.1", needed=("libdep.so.1",), is_shared_library=True)
+    plan = _plan({EXT: ext, own: library}, [channel], tmp_path)
+    assert [lib.name for lib in plan.libraries] == ["libdep.so.1"]
+    assert plan.edits.for_file(EXT)[0] == Edit(
+        kind=EditKind.SET_SEARCH_PATH,
+        paths=("$ORIGIN/../../..", "$ORIGIN", "$ORIGIN/../pkg.libs"),
+    )
+    assert plan.edits.for_file(own) == ()
+    assert plan.unwired == (own,)
+    assert plan.warnings[0].startswith(f"{own} installs outside site-packages")

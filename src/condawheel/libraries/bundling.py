@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 
 from condawheel.binaries.model import BinaryFormat, BinaryInfo
 from condawheel.binaries.patcher import BinaryEdits
-from condawheel.binaries.search_path import is_relative_to_binary
 from condawheel.exceptions import BadInputError
 from condawheel.libraries.copies import (
     FetchedLibrary,
@@ -27,6 +26,7 @@ from condawheel.libraries.copies import (
     PackageLicence,
     package_licence,
 )
+from condawheel.libraries.devendor import installed_path
 from condawheel.libraries.layout import BundleLayout
 from condawheel.libraries.manylinux import GLIBC_LIBRARIES, ManylinuxPolicy, policies, version_key
 from condawheel.libraries.platform import is_interpreter_library, platform_provides
@@ -35,6 +35,8 @@ from condawheel.libraries.providers import LibraryIndex, library_key
 # Licences whose terms follow the code into a wheel that bundles it.
 _COPYLEFT = re.compile(r"(?<![A-Za-z])(?:A|L)?GPL|MPL|EPL|EUPL|CDDL|OSL|CC-BY-SA", re.IGNORECASE)
 _ORIGIN = ("$ORIGIN", "${ORIGIN}")
+#: Where the wheel root installs, relative to the data root (its depth is what counts).
+_SITE = "lib/python3/site-packages"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -283,18 +285,19 @@ def _kept_search_path(
     path: str, info: BinaryInfo, binaries: Mapping[str, BinaryInfo]
 ) -> tuple[str, ...]:
     """The relative entries of ``path``'s search path that reach a folder of the wheel
-    holding a binary: the rest is the conda environment's, absent from a standalone
-    install, or the build machine's."""
-    folders = {posixpath.dirname(p) for p in binaries}
+    holding a binary, where the wheel installs (``{dist}.data/data/lib/`` lands in the
+    environment's ``lib/``, three levels above site-packages on every POSIX scheme):
+    the rest is the conda environment's, absent from a standalone install, or the build
+    machine's."""
+    place = {p: installed_path(p, _SITE) for p in binaries}
+    folders = {posixpath.dirname(installed) for installed in place.values()}
     kept = []
     for entry in (*info.rpath, *info.runpath):
-        if not is_relative_to_binary(entry):
-            continue
         for origin in _ORIGIN:
             if entry == origin or entry.startswith(f"{origin}/"):
                 rest = entry[len(origin) + 1 :]
-                target = posixpath.normpath(posixpath.join(posixpath.dirname(path), rest))
-                if target in folders or (target == "." and "" in folders):
+                target = posixpath.normpath(posixpath.join(posixpath.dirname(place[path]), rest))
+                if target in folders:
                     kept.append(entry)
     return tuple(dict.fromkeys(kept))
 
