@@ -13,8 +13,6 @@ import lief
 import pefile
 import pytest
 
-from builders import CondaPackageBuilder
-from compilers import MACOS_ARM64, compile_macho, compile_pe
 from condawheel.binaries.patcher import apply_edits
 from condawheel.binaries.read import read_binary
 from condawheel.conda.known import KnownPackages
@@ -22,76 +20,29 @@ from condawheel.libraries.bundling import BundlePlan, plan_bundle
 from condawheel.libraries.copies import LibraryFetcher
 from condawheel.libraries.layout import layout_for
 from condawheel.libraries.providers import LibraryIndex
+from cross_chain import CrossChain, macos_chain, windows_chain
 from macho_signing import LIBSYSTEM, verify_adhoc_signature
 
-DEP_C = "int dep(void) { return 4; }\n"
-MID_C = "int dep(void);\nint mid(void) { return dep() * 10 + 2; }\n"
-EXT_C = "int mid(void);\nint answer(void) { return mid(); }\n"
-WIN_DEP_C = "__declspec(dllexport) int dep(void) { return 4; }\n"
-WIN_MID_C = (
-    "__declspec(dllimport) int dep(void);\n"
-    "__declspec(dllexport) int mid(void) { return dep() * 10 + 2; }\n"
-)
-WIN_EXT_C = (
-    "__declspec(dllimport) int mid(void);\n"
-    "__declspec(dllexport) int PyInit__ext(void) { return mid(); }\n"
-)
 MAC_EXT = "pkg/_ext.cpython-312-darwin.so"
 WIN_EXT = "pkg/_ext.cp312-win_amd64.pyd"
 
 
-def _package(out: Path, name: str, subdir: str, files: dict[str, Path]) -> None:
-    builder = CondaPackageBuilder(
-        name=name, version="1.0", build="h0_0", subdir=subdir, license="MIT"
-    )
-    for path, source in files.items():
-        builder.add_file(path, source.read_bytes())
-    builder.add_info_file("licenses/LICENSE", f"{name} licence\n").build(out)
+@pytest.fixture(scope="module")
+def macos(tmp_path_factory: pytest.TempPathFactory) -> CrossChain:
+    return macos_chain(tmp_path_factory.mktemp("bundle-macos"))
 
 
 @pytest.fixture(scope="module")
-def macos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(channel subdir with libdep and libmid for osx-arm64, the extension)."""
-    build = tmp_path_factory.mktemp("bundle-macos")
-    dep = compile_macho(
-        build / "libdep.1.dylib",
-        DEP_C,
-        MACOS_ARM64,
-        args=["-Wl,-install_name,@rpath/libdep.1.dylib"],
-    )
-    mid = compile_macho(
-        build / "libmid.1.dylib",
-        MID_C,
-        MACOS_ARM64,
-        args=["-Wl,-install_name,@rpath/libmid.1.dylib", str(dep), "-Wl,-rpath,@loader_path"],
-    )
-    ext = compile_macho(
-        build / "_ext.so", EXT_C, MACOS_ARM64, args=[str(mid), "-Wl,-rpath,@loader_path/../../.."]
-    )
-    channel = build / "channel" / "osx-arm64"
-    _package(channel, "libdep", "osx-arm64", {"lib/libdep.1.dylib": dep})
-    _package(channel, "libmid", "osx-arm64", {"lib/libmid.1.dylib": mid})
-    return channel, ext
-
-
-@pytest.fixture(scope="module")
-def windows(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(channel subdir with dep and mid for win-64, the extension)."""
-    build = tmp_path_factory.mktemp("bundle-windows")
-    dep = compile_pe(build / "dep.dll", WIN_DEP_C)
-    mid = compile_pe(build / "mid.dll", WIN_MID_C, [str(build / "dep.lib")])
-    ext = compile_pe(build / "_ext.pyd", WIN_EXT_C, [str(build / "mid.lib")])
-    channel = build / "channel" / "win-64"
-    _package(channel, "dep", "win-64", {"Library/bin/dep.dll": dep})
-    _package(channel, "mid", "win-64", {"Library/bin/mid.dll": mid})
-    return channel, ext
+def windows(tmp_path_factory: pytest.TempPathFactory) -> CrossChain:
+    return windows_chain(tmp_path_factory.mktemp("bundle-windows"))
 
 
 def _bundle(
-    platform: str, channel: Path, ext: Path, wheel_ext: str, root: Path
+    platform: str, chain: CrossChain, wheel_ext: str, root: Path
 ) -> tuple[BundlePlan, dict[str, Path]]:
     """Plan with the platform's layout, apply every edit, lay the files out under root."""
-    index = LibraryIndex.from_known(KnownPackages.load([channel]))
+    ext = chain.ext
+    index = LibraryIndex.from_known(KnownPackages.load([chain.channel]))
     fetcher = LibraryFetcher(root / "scratch", index)
     with ext.open("rb") as stream:
         binaries = {wheel_ext: read_binary(stream)}
@@ -108,8 +59,8 @@ def _bundle(
     return plan, laid_out
 
 
-def test_macos_bundle(macos: tuple[Path, Path], tmp_path: Path) -> None:
-    plan, files = _bundle("osx", *macos, MAC_EXT, tmp_path)
+def test_macos_bundle(macos: CrossChain, tmp_path: Path) -> None:
+    plan, files = _bundle("osx", macos, MAC_EXT, tmp_path)
 
     assert [(lib.name, lib.package) for lib in plan.libraries] == [
         ("@rpath/libdep.1.dylib", "libdep"),
@@ -141,8 +92,8 @@ def test_macos_bundle(macos: tuple[Path, Path], tmp_path: Path) -> None:
         assert verify_adhoc_signature(data).identifier == posixpath.basename(path)
 
 
-def test_windows_bundle(windows: tuple[Path, Path], tmp_path: Path) -> None:
-    plan, files = _bundle("win", *windows, WIN_EXT, tmp_path)
+def test_windows_bundle(windows: CrossChain, tmp_path: Path) -> None:
+    plan, files = _bundle("win", windows, WIN_EXT, tmp_path)
 
     dep, mid = (lib.wheel_path for lib in plan.libraries)
     assert [lib.name for lib in plan.libraries] == ["dep.dll", "mid.dll"]
