@@ -12,6 +12,7 @@ from condawheel.cli.options import (
     convert_options,
     expand_packages,
     output_dir,
+    parse_size,
 )
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.exceptions import ConfigurationError, NothingToDoError
@@ -175,3 +176,16 @@ def test_bad_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(caught.value) == (
         f"{tmp_path / 'pyproject.toml'}: [tool.condawheel] plain-tags must be a bool, not str"
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "size"), [("1000", 1000), ("50M", 50 * 1024**2), ("2kb", 2048), ("1GiB", 1024**3)]
+)
+def test_max_size_takes_bytes_or_units(text: str, size: int) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["", "5X", "-1", "1.5M", "M"])
+def test_a_max_size_that_is_not_one_is_a_usage_error(text: str) -> None:
+    with pytest.raises(argparse.ArgumentTypeError, match="not a size"):
+        parse_size(text)

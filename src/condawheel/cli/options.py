@@ -177,11 +177,14 @@ _UNITS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3}
 
 
 def parse_size(text: str) -> int:
-    """``50M`` -> 52428800; argparse reports a ValueError as a usage error."""
+    """``50M`` -> 52428800; argparse reports the error as a usage error (exit 2)."""
     cleaned = text.strip().upper().removesuffix("B").removesuffix("I")
-    number, unit = (cleaned[:-1], cleaned[-1]) if cleaned[-1:] in "KMG" else (cleaned, "")
+    unit = cleaned[-1:] if cleaned[-1:] in ("K", "M", "G") else ""
+    number = cleaned[: len(cleaned) - len(unit)]
     if not number.isdigit():
-        raise ValueError(f"not a size: {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"not a size: {text!r}; give bytes, or a number with K, M or G (50M)"
+        )
     return int(number) * _UNITS[unit]
 
 
