@@ -278,3 +278,9 @@ def test_the_packages_own_libraries_stay_reachable(channel: Path, tmp_path: Path
     assert plan.edits.for_file(own) == ()
     assert plan.unwired == (own,)
     assert plan.warnings[0].startswith(f"{own} installs outside site-packages")
+
+
+def test_search_paths_out_of_the_wheel_go_even_without_copies(tmp_path: Path) -> None:
+    ext = _elf(needed=("libc.so.6",), rpath=("/home/builder/env/lib", "$ORIGIN/../../.."))
+    plan = _plan({EXT: ext}, [], tmp_path)
+    assert plan.edits.for_file(EXT) == (Edit(kind=EditKind.SET_SEARCH_PATH, paths=()),)

@@ -267,17 +267,17 @@ def _wire(
         layout.name_copy(edits, library.wheel_path)
     for path, info in targets:
         needs = {needed: by_name[needed] for needed in info.needed if needed in by_name}
-        if not needs:
-            continue
-        if path.partition("/")[0].endswith(".data") and path not in copies:
+        if needs and path.partition("/")[0].endswith(".data") and path not in copies:
             unwired.append(path)  # installs outside site-packages: no fixed way to the copies
-            continue
+            needs = {}
         if info.format is BinaryFormat.ELF:
             # A copy searches only its own folder; a wheel binary keeps the entries
             # that stay inside the wheel, and the layout adds the way to the copies.
             kept = () if path in copies else _kept_search_path(path, info, binaries)
-            edits.set_search_path(path, kept)
-        layout.wire(edits, path, needs)
+            if needs or kept != (*info.rpath, *info.runpath):
+                edits.set_search_path(path, kept)
+        if needs:
+            layout.wire(edits, path, needs)
     return edits, tuple(unwired)
 
 
