@@ -8,11 +8,13 @@ once, as a user types it:
 
 1. build the sample recipes (recipes-sample/) from a local channel that starts empty;
 2. convert the conda package that the build made;
-3. make a conda environment with py-rattler, offline, from the build's local channel,
+3. mirror the build's channel into a folder with its index, twice (the second run
+   converts nothing);
+4. make a conda environment with py-rattler, offline, from the build's local channel,
    and install the built wheel into it;
-4. publish the wheels to a pypiserver on 127.0.0.1;
-5. install by name from it into another such environment (pip resolves: its oldest);
-6. repair a plain wheel whose extension links the environment's library.
+5. publish the wheels to a pypiserver on 127.0.0.1;
+6. install by name from it into another such environment (pip resolves: its oldest);
+7. repair a plain wheel whose extension links the environment's library.
 
 Only the standard library here. pypiserver, pip's build of the wheel and gcc come from
 the machine running it (.venv has pypiserver). Any failure exits 1 with the command and
@@ -259,6 +261,19 @@ def plain_wheel(work: Path, prefix: Path) -> Path:
     return wheel
 
 
+def mirror_twice(condawheel: Path, channel: Path, work: Path) -> None:
+    """The build's channel mirrored into a folder with its index, then again: the
+    second run finds every build done."""
+    step("condawheel mirror of the build's channel, twice: the second converts nothing")
+    command: list[str | Path] = [condawheel, "mirror", channel, "-w", work / "mirrored"]
+    command += ["--with", channel, "--cache-dir", work / "mirror-cache", "--json"]
+    first = json.loads(run(command).splitlines()[-1])["summary"]
+    second = json.loads(run(command).splitlines()[-1])["summary"]
+    if first["converted"] < 1 or second != {**first, "converted": 0, "done": first["converted"]}:
+        raise SmokeError(f"mirror converted {first}, then {second}")
+    one(work / "mirrored" / "simple", "index.html")
+
+
 def doors(venv: Path, work: Path) -> None:
     condawheel = venv / "bin" / "condawheel"
     out = build_samples(condawheel, work, venv / "bin" / "python")
@@ -270,6 +285,8 @@ def doors(venv: Path, work: Path) -> None:
                                 "--with", channel, "--json"]))  # fmt: skip
     if "conda_linux_" not in Path(converted["wheel"]).name:
         raise SmokeError(f"convert gave {converted['wheel']}, not a conda-tagged wheel")
+
+    mirror_twice(condawheel, channel, work)
 
     step("condawheel install of the built wheels into a py-rattler environment")
     env = conda_environment(venv, work / "env", channel)
