@@ -22,7 +22,7 @@ from compilers import MACOS_ARM64, compile_macho, compile_pe
 from condawheel.binaries.read import read_binary
 from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
-from condawheel.conversion.repair import RepairOptions, repair
+from condawheel.conversion.repair import RepairOptions, inspect_wheel, repair
 from paths import CORPUS
 
 LIBGCC = CORPUS / "real" / "linux-64" / "libgcc-14.2.0-h77fa898_1.conda"
@@ -153,6 +153,8 @@ def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Pat
     assert result.standalone is not None
     assert result.tag.startswith("manylinux_") and result.wheel.name.endswith(f"{result.tag}.whl")
     assert result.standalone.packages == ("libchain", "libchaindep")
+    inspected = inspect_wheel(conda_wheel, RepairOptions(with_sources=(channel,), standalone=True))
+    assert inspected.tag == result.tag and inspected.wheel.name == result.wheel.name
     names = _members(result.wheel)
     assert sum(n.startswith("pychain.libs/libchain") for n in names) == 2
     assert any(n.endswith("licenses/libchaindep/LICENSE") for n in names)

@@ -284,3 +284,67 @@ def test_search_paths_out_of_the_wheel_go_even_without_copies(tmp_path: Path) ->
     ext = _elf(needed=("libc.so.6",), rpath=("/home/builder/env/lib", "$ORIGIN/../../.."))
     plan = _plan({EXT: ext}, [], tmp_path)
     assert plan.edits.for_file(EXT) == (Edit(kind=EditKind.SET_SEARCH_PATH, paths=()),)
+
+
+CXX_EXT = _elf(
+    needed=("libstdc++.so.6", "libc.so.6"),
+    version_needs=(("libc.so.6", "GLIBC_2.17"), ("libstdc++.so.6", "GLIBCXX_3.4.30")),
+)
+
+
+def _libstdcxx(out: Path, library: Path) -> Path:
+    (
+        CondaPackageBuilder(name="libstdcxx", version="14.2.0", build="h0_0", license="GPL-3.0")
+        .add_file("lib/libstdc++.so.6.0.33", library.read_bytes())
+        .add_symlink("lib/libstdc++.so.6", "libstdc++.so.6.0.33")
+        .build(out)
+    )
+    return out
+
+
+def test_a_newer_libstdcxx_is_bundled_mangled_when_its_glibc_allows(tmp_path: Path) -> None:
+    """conda-forge builds its libstdc++ against an old glibc: bundled under a mangled
+    name, it lets a GLIBCXX_3.4.30 extension keep the tag its glibc use allows (here a
+    runtime built in the test, with the version node and an old glibc floor)."""
+    script = tmp_path / "version.map"
+    script.write_text("GLIBCXX_3.4.30 { global: *; };\n")
+    runtime = compile_shared_library(
+        tmp_path / "build",
+        "libstdc++.so.6.0.33",
+        "int standin_runtime(void) { return 1; }\n",
+        "libstdc++.so.6",
+        [f"-Wl,--version-script={script}"],
+    )
+    channel = _libstdcxx(tmp_path / "channel", runtime)
+    plan = _plan({EXT: CXX_EXT}, [channel], tmp_path / "scratch")
+    assert plan.policy is not None and plan.policy.name == "manylinux_2_17_x86_64"
+    (bundled,) = plan.libraries
+    assert bundled.wheel_path == f"pkg.libs/libstdc++-{bundled.copy.sha256[:8]}.so.6"
+    assert bundled.reason == "manylinux_2_17_x86_64 lacks GLIBCXX_3.4.30"
+    assert plan.edits.for_file(EXT)[1] == Edit(
+        kind=EditKind.REPLACE_NEEDED, old="libstdc++.so.6", new=Path(bundled.wheel_path).name
+    )
+
+
+def test_a_runtime_that_needs_a_newer_glibc_is_left_to_the_policy_that_has_it(
+    tmp_path: Path,
+) -> None:
+    """This machine's libstdc++ needs the glibc it was built on: bundling it would not
+    lower the tag, so the wheel takes the policy whose libstdc++ has GLIBCXX_3.4.30."""
+    machine = next(
+        p
+        for p in (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib64"), Path("/usr/lib"))
+        if (p / "libstdc++.so.6").is_file()
+    )
+    runtime = (machine / "libstdc++.so.6").resolve()
+    with runtime.open("rb") as stream:
+        floor = read_binary(stream).glibc_floor or (2, 17)
+    channel = _libstdcxx(tmp_path / "channel", runtime)
+    plan = _plan({EXT: CXX_EXT}, [channel], tmp_path / "scratch")
+    lowest = next(p for p in policies("x86_64") if "3.4.30" in p.symbol_versions["GLIBCXX"])
+    assert plan.policy is not None
+    if floor > lowest.glibc:
+        assert plan.policy == lowest and plan.libraries == ()
+        assert f"lacks GLIBC_{floor[0]}.{floor[1]} of libc.so.6" in plan.why
+    else:  # a runtime built against an older glibc is bundled, as conda-forge's is
+        assert [lib.package for lib in plan.libraries] == ["libstdcxx"]
