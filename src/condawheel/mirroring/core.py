@@ -174,7 +174,11 @@ class _Run:
             return
         from condawheel.conversion.batch import convert_many
 
-        batch = convert_many(chain([first], archives), self.out_dir, self.options, jobs=jobs)
+        # Wheels are made in a small folder of their own and then renamed into OUT: each
+        # conversion looks through its output folder for what killed runs left, which
+        # in OUT, with every wheel of the channel, would cost more with each build.
+        staging = self.state.staging
+        batch = convert_many(chain([first], archives), staging, self.options, jobs=jobs)
         for item in batch:
             yield from self._ready()
             build, _ = self._queue.popleft()
@@ -184,14 +188,16 @@ class _Run:
                     self.state.record_failure(build, reason)
                 yield _skipped(build, reason)
                 continue
+            wheel = self.out_dir / item.result.wheel.name
+            item.result.wheel.replace(wheel)
             crash_point("mirror-wheel")  # the test hook: killed between wheel and record
-            self.state.record(build, item.result.wheel)
+            self.state.record(build, wheel)
             yield MirroredBuild(
                 build=build_key(build),
                 url=build.url,
                 sha256=build.sha256,
                 status="converted",
-                wheel=item.result.wheel,
+                wheel=wheel,
                 warnings=tuple(item.result.warnings),
             )
         yield from self._ready()

@@ -25,6 +25,8 @@ from condawheel.atomic import atomic_output
 from condawheel.conda.cache import ChannelPackage
 
 STATE_DIR = ".condawheel-mirror"
+#: The folder under STATE_DIR where wheels are made (no subdir has this name).
+STAGING = ".staging"
 _VERSION = 1
 
 
@@ -92,9 +94,15 @@ class MirrorState:
         with atomic_output(self.path(build)) as stream:
             stream.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
 
+    @property
+    def staging(self) -> Path:
+        """Where wheels are made before they are renamed into the output folder."""
+        return self.out_dir / STATE_DIR / STAGING
+
     def sweep(self) -> None:
-        """Remove the temporary files of a run killed while writing a state file."""
+        """Remove what a killed run left: a state file half written, or a wheel made but
+        not yet renamed into place (its build is converted again)."""
         root = self.out_dir / STATE_DIR
         if root.is_dir():
-            for leftover in root.glob("*/.*.part"):
+            for leftover in [*root.glob("*/.*.part"), *self.staging.glob("*.whl")]:
                 leftover.unlink(missing_ok=True)
