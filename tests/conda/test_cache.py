@@ -58,7 +58,8 @@ def test_a_package_is_stored_under_its_sha256_and_its_own_name(
     [
         ({"sha256": "0" * 64}, "sha256 [0-9a-f]{64} does not match the channel's index"),
         ({"sha256": None, "md5": "0" * 32}, "md5 [0-9a-f]{32} does not match"),
-        ({"sha256": None, "md5": None, "size": 3}, "size [0-9]+ does not match"),
+        ({"sha256": None, "md5": None, "size": 3}, "more than the 3 bytes"),
+        ({"sha256": None, "md5": None, "size": 10**6}, "size [0-9]+ does not match"),
     ],
 )
 def test_what_does_not_match_the_index_never_enters_the_cache(
@@ -79,6 +80,13 @@ def test_a_file_whose_size_changed_is_fetched_again(archive: Path, tmp_path: Pat
     assert cache.missing(_solution(record)) == (record,)
     cache.fetch(_solution(record))
     assert path.read_bytes() == archive.read_bytes()
+
+
+def test_a_download_longer_than_the_index_says_stops_there(archive: Path, tmp_path: Path) -> None:
+    record = _record(archive, size=100)
+    with pytest.raises(BadInputError, match=r"more than the 100 bytes the channel's index gives"):
+        ArchiveCache(tmp_path / "cache").fetch(_solution(record))
+    assert [p for p in (tmp_path / "cache").rglob("*") if p.is_file()] == []
 
 
 def test_a_missing_local_package_is_one_line(tmp_path: Path, archive: Path) -> None:

@@ -174,16 +174,21 @@ def test_shards_are_disjoint_and_merge_into_the_index_of_one_run(
 
 
 def test_a_channel_over_http_with_a_corrupt_download(channel: Path, tmp_path: Path) -> None:
+    longer_key = "linux-64/libgamma-1.0-h0_0.conda"
     served = copy_channel(channel, tmp_path / "served")
     (served / "noarch/data-beta-1.0-0.conda").write_bytes(b"not the package the index describes")
+    longer = served / "linux-64/libgamma-1.0-h0_0.conda"
+    longer.write_bytes(longer.read_bytes() + b"and more")
     with serve_folder(served) as url:
         result, outcomes = run(url, tmp_path / "out", tmp_path / "cache")
     skipped = {o.build: o.reason or "" for o in outcomes if o.status == "skipped"}
-    assert set(skipped) == {MIRROR_BROKEN, "noarch/data-beta-1.0-0.conda"}
+    assert set(skipped) == {MIRROR_BROKEN, "noarch/data-beta-1.0-0.conda", longer_key}
     assert "does not match the channel's index" in skipped["noarch/data-beta-1.0-0.conda"]
-    assert result.converted == 4
+    assert "bytes the channel's index gives" in skipped[longer_key], skipped[longer_key]
+    assert result.converted == 3
     assert all(o.url.startswith(url) for o in outcomes)
     assert not list((tmp_path / "cache" / "pkgs").rglob("data-beta*"))
+    assert not list((tmp_path / "cache" / "pkgs").rglob("libgamma-1.0*"))
 
 
 def _edit_repodata(channel: Path, subdir: str, edit: str) -> None:

@@ -129,7 +129,7 @@ class ArchiveCache:
             temporary = Path(name)
             try:
                 with os.fdopen(fd, "wb") as out:
-                    sink = _Sink(out, meter)
+                    sink = _Sink(out, meter, package)
                     if package.url.startswith("file:"):
                         try:
                             await asyncio.to_thread(_copy, local_path(package.url), sink)
@@ -170,12 +170,19 @@ class _Meter:
 class _Sink:
     """A writer that hashes what it writes, for `download_to_writer` and local copies."""
 
-    def __init__(self, out: IO[bytes], meter: _Meter) -> None:
-        self._out, self._meter = out, meter
+    def __init__(self, out: IO[bytes], meter: _Meter, package: ChannelPackage) -> None:
+        self._out, self._meter, self._package = out, meter, package
         self._sha256, self._md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
         self._size = 0
 
     def write(self, data: bytes) -> None:
+        limit = self._package.size
+        if limit is not None and self._size + len(data) > limit:
+            # A server that sends more than the index says is not to fill the disk.
+            raise BadInputError(
+                f"{self._package.url}: more than the {limit} bytes the channel's index "
+                "gives; the index is stale or the server is wrong: re-index the channel"
+            )
         self._out.write(data)
         self._sha256.update(data)
         self._md5.update(data)  # for an old index without sha256; cheap beside the I/O
