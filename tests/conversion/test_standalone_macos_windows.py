@@ -1,8 +1,9 @@
 """`convert --standalone` and `repair --standalone` of macOS and Windows packages: conda
 packages and wheels whose binaries zig links in the session, a library chain provided by
 a local channel. The result wheel is checked structurally: the copies and their names,
-install names and @loader_path entries, signatures, mangled DLL imports, the tag, the
-licences, and no Requires-External for what is bundled."""
+install names and @loader_path entries, signatures, mangled DLL imports, the
+``__init__.py`` block, the tag, the licences, and no Requires-External for what is
+bundled."""
 
 from __future__ import annotations
 
@@ -136,6 +137,11 @@ def test_windows_standalone(windows: dict[str, Path], tmp_path: Path, command: s
         pe = pefile.PE(data=files[path])
         assert [e.dll.decode() for e in getattr(pe, "DIRECTORY_ENTRY_IMPORT", [])] == needed
         pe.close()
+    # The package finds its DLLs through the block the Windows layout adds.
+    init = files["chain/__init__.py"].decode()
+    assert init.startswith('"""The chain."""\n# start condawheel dll directory\n')
+    assert "os.pardir, 'chain.libs')" in init and "os.add_dll_directory(libs)" in init
+    assert init.endswith("\nfrom chain._ext import *  # noqa\n")
 
 
 @pytest.mark.parametrize("name", [b"m\xe9d.dll", b"..\\.dll", b"m/d.dll"])
