@@ -18,6 +18,7 @@ import pytest
 
 from builders import CondaPackageBuilder
 from clirun import one_line, run_cli
+from compilers import compile_pe
 from cross_chain import CrossChain, macos_chain, windows_chain
 from macho_signing import LIBSYSTEM, verify_adhoc_signature
 from validator import validate_wheel
@@ -165,3 +166,39 @@ def test_a_hostile_dll_name_is_one_line_and_no_wheel(
     assert result.returncode == 2
     assert f"{WIN_EXT} needs " in one_line(result.stderr)
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_windows_extension_outside_a_package_is_warned_about(
+    windows: dict[str, Path], tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(windows["wheel"]) as archive:
+        ext = archive.read(WIN_EXT)
+    wheel = make_wheel(
+        tmp_path / "in", "chain", "1.0", tag="cp312-cp312-win_amd64", files={"_ext.pyd": ext}
+    )
+    out = tmp_path / "dist"
+    result = run_cli(
+        tmp_path, "repair", wheel, "--standalone", "--with", windows["channel"], "-w", out
+    )
+    assert result.returncode == 0, result.stderr
+    assert "could add chain.libs to the DLL search path" in result.stderr
+    (repaired,) = out.glob("*.whl")
+    with zipfile.ZipFile(repaired) as archive:
+        assert sum(n.startswith("chain.libs/") for n in archive.namelist()) == 2
+
+
+def test_nothing_bundled_leaves_init_alone(windows: dict[str, Path], tmp_path: Path) -> None:
+    # An extension that imports no DLL a conda package provides.
+    ext = compile_pe(
+        tmp_path / "_ext.pyd", "__declspec(dllexport) int PyInit__ext(void) { return 1; }\n"
+    )
+    wheel = make_wheel(
+        tmp_path / "in",
+        "chain",
+        "1.0",
+        tag="cp312-cp312-win_amd64",
+        files={"chain/__init__.py": INIT, WIN_EXT: ext.read_bytes()},
+    )
+    files = _run("repair", wheel, windows["channel"], tmp_path / "dist")
+    assert files["chain/__init__.py"] == INIT.encode()
+    assert not any(name.startswith("chain.libs/") for name in files)

@@ -52,6 +52,8 @@ class Standalone:
         folder = self.layout.folder(self.dist)
 
         def rewrite(data: bytes) -> bytes:
+            if not self.plan.libraries:  # nothing to find: the files stay as they are
+                return data
             changed = self.layout.rewrite(member, data, folder)
             return data if changed is None else changed
 
@@ -81,6 +83,7 @@ def bundle(
     ``dist`` the wheel's normalised distribution name, ``members`` the wheel's files
     (where its import packages are)."""
     platform, _, arch = subdir.partition("-")
+    members = tuple(members)
     layout = layout_for(platform, packages=top_level_packages(members))
     with tempfile.TemporaryDirectory(prefix=held_prefix()) as scratch:
         plan = plan_bundle(
@@ -99,7 +102,8 @@ def bundle(
         for library in plan.libraries
     ]
     kept = relink(held, [*binaries, *copies], remove=(), edits=plan.edits)
-    _rewrite_held(held, layout, members, binaries, layout.folder(dist))
+    if plan.libraries:
+        _rewrite_held(held, layout, members, binaries, layout.folder(dist))
     if plan.policy is not None:
         tag, why = plan.policy.tag, plan.why
     else:
@@ -112,8 +116,22 @@ def bundle(
         platform=tag,
         why=why,
         licences=licences,
-        warnings=(*plan.warnings, *copyleft),
+        warnings=(*plan.warnings, *copyleft, *_unfound(layout, plan, members, dist)),
         binaries=kept,
+    )
+
+
+def _unfound(
+    layout: BundleLayout, plan: BundlePlan, members: Sequence[str], dist: str
+) -> tuple[str, ...]:
+    """On Windows the DLL folder is added by a top-level package's ``__init__.py``: a
+    wheel with none leaves its extension modules unable to find the bundled DLLs."""
+    if layout.platform != "win" or not plan.libraries or top_level_packages(members):
+        return ()
+    return (
+        f"no top-level package whose __init__.py could add {layout.folder(dist)} to the DLL "
+        "search path: extension modules outside a package will not find the bundled DLLs "
+        "unless the importer calls os.add_dll_directory on it first",
     )
 
 
