@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
+
 from condawheel.conda.cache import ChannelPackage
+from condawheel.exceptions import BadInputError
 from condawheel.mirroring.state import STATE_DIR, MirrorState
 
 BUILD = ChannelPackage(
@@ -72,3 +75,14 @@ def test_a_failure_is_remembered_for_this_build_and_settings(tmp_path: Path) -> 
     assert state.done(BUILD) is None
     assert state.failed(dataclasses.replace(BUILD, sha256="c" * 64)) is None
     assert MirrorState(tmp_path, "other settings").failed(BUILD) is None
+
+
+def test_one_mirror_at_a_time_in_a_folder(tmp_path: Path) -> None:
+    state = MirrorState(tmp_path, "settings")
+    other = MirrorState(tmp_path, "settings")
+    with state.held():
+        refused = other.held()
+        with pytest.raises(BadInputError, match="another condawheel mirror is writing there"):
+            refused.__enter__()
+    with state.held():  # released at the end of the block
+        pass

@@ -9,7 +9,6 @@ that the path no longer names it, and tries again.
 
 from __future__ import annotations
 
-import errno
 import os
 import sys
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 from condawheel.exceptions import BadInputError
 from condawheel.installation.transaction import STATE_DIR
+from condawheel.locks import try_lock
 
 LOCK = "lock"
 
@@ -62,7 +62,7 @@ def _acquire(prefix: Path, *, wait: bool, on_wait: Callable[[str], None] | None)
         except OSError as exc:
             raise BadInputError(f"cannot lock {prefix} for installing ({exc.strerror})") from None
         try:
-            locked = _try_lock(fd)
+            locked = try_lock(fd)
         except OSError as exc:
             os.close(fd)
             raise BadInputError(f"cannot lock {prefix} ({exc.strerror})") from None
@@ -90,32 +90,10 @@ def _acquire(prefix: Path, *, wait: bool, on_wait: Callable[[str], None] | None)
 _PID_AT, _PID_SIZE = 16, 24
 
 
-def _try_lock(fd: int) -> bool:
-    """Take the lock if it is free; False when another process holds it."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-            return False
-        raise
-    return True
-
-
 def _lock(fd: int) -> None:
     """Wait for the lock."""
     if sys.platform == "win32":
-        while not _try_lock(fd):
+        while not try_lock(fd):
             time.sleep(0.2)
         return
     import fcntl

@@ -121,9 +121,13 @@ def mirror(
     subdirs = check_subdirs(options.subdirs) if options.subdirs else default_subdirs()
     cache = ArchiveCache(options.cache_dir or default_cache_dir())
     run = _Run(out_dir, cache, replace(options.convert, overwrite=True))
-    with ChannelIndex(
-        channel_url(channel), subdirs, cache.root, optional=not options.subdirs
-    ) as index:
+    with (
+        run.state.held(),
+        ChannelIndex(
+            channel_url(channel), subdirs, cache.root, optional=not options.subdirs
+        ) as index,
+    ):
+        run.state.sweep()
         # A first pass checks the whole index, so that a broken one converts nothing.
         total = sum(1 for _ in _in_shard(index.builds(), options.shard))
         every = sum(1 for _ in index.builds()) if options.shard else total
@@ -138,13 +142,14 @@ def mirror(
                     f"{outcome.build}: {outcome.reason} (--strict: stopped at the first "
                     "build that cannot be converted)"
                 )
+        indexed = _index(out_dir, options.base_url)
     return MirrorResult(
         out_dir=out_dir,
         converted=run.counts["converted"],
         done=run.counts["done"],
         skipped=run.counts["skipped"],
         other_shards=every - total,
-        index=_index(out_dir, options.base_url),
+        index=indexed,
     )
 
 
@@ -160,7 +165,6 @@ class _Run:
     def __init__(self, out_dir: Path, cache: ArchiveCache, options: ConvertOptions) -> None:
         self.out_dir, self.cache, self.options = out_dir, cache, options
         self.state = MirrorState(out_dir, _settings(options))
-        self.state.sweep()
         self.counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0}
         self._queue: deque[tuple[ChannelPackage, MirroredBuild | None]] = deque()
 

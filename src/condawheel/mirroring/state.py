@@ -18,15 +18,21 @@ between leaves a wheel that the next run converts again, to the same bytes.
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from condawheel.atomic import atomic_output
 from condawheel.conda.cache import ChannelPackage
+from condawheel.exceptions import BadInputError
+from condawheel.locks import try_lock
 
 STATE_DIR = ".condawheel-mirror"
 #: The folder under STATE_DIR where wheels are made (no subdir has this name).
 STAGING = ".staging"
+LOCK = "lock"
 _VERSION = 1
 
 
@@ -93,6 +99,26 @@ class MirrorState:
         }
         with atomic_output(self.path(build)) as stream:
             stream.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
+
+    @contextmanager
+    def held(self) -> Iterator[None]:
+        """The output folder to this run alone for the block; raises BadInputError at
+        once when another mirror is writing there."""
+        root = self.out_dir / STATE_DIR
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            fd = os.open(root / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise BadInputError(f"cannot write to {root}: {exc.strerror}") from None
+        try:
+            if not try_lock(fd):
+                raise BadInputError(
+                    f"{self.out_dir}: another condawheel mirror is writing there; wait for "
+                    "it to finish, or give another -w"
+                )
+            yield
+        finally:
+            os.close(fd)  # which releases the lock
 
     @property
     def staging(self) -> Path:
