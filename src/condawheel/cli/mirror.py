@@ -39,7 +39,7 @@ grows). Run N workers, copy their OUT folders into one, and run `condawheel inde
 it: the index is the one a single run would write. See the README for a GitHub Actions
 matrix that does this.
 
-Run one mirror at a time in an OUT folder.
+One mirror at a time writes in an OUT folder: a second one stops at once.
 
 examples:
   condawheel mirror conda-forge --subdir noarch -w wheels/
