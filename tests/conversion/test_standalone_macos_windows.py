@@ -19,6 +19,7 @@ import pytest
 from builders import CondaPackageBuilder
 from clirun import one_line, run_cli
 from compilers import compile_pe
+from condawheel.binaries.read import read_binary
 from cross_chain import CrossChain, macos_chain, windows_chain
 from macho_signing import LIBSYSTEM, verify_adhoc_signature
 from validator import validate_wheel
@@ -202,3 +203,34 @@ def test_nothing_bundled_leaves_init_alone(windows: dict[str, Path], tmp_path: P
     files = _run("repair", wheel, windows["channel"], tmp_path / "dist")
     assert files["chain/__init__.py"] == INIT.encode()
     assert not any(name.startswith("chain.libs/") for name in files)
+
+
+@pytest.mark.parametrize(
+    ("platform", "ext", "linked"),
+    [("macos", MAC_EXT, "@rpath/libmid.1.dylib"), ("windows", WIN_EXT, "mid.dll")],
+)
+def test_a_standalone_wheel_repaired_back_for_conda(
+    request: pytest.FixtureRequest, tmp_path: Path, platform: str, ext: str, linked: str
+) -> None:
+    sources: dict[str, Path] = request.getfixturevalue(platform)
+    _standalone(sources, "repair", tmp_path / "standalone")
+    (standalone,) = (tmp_path / "standalone").glob("*.whl")
+
+    files = _run_plain(standalone, sources["channel"], tmp_path / "conda")
+
+    assert not any(".dylibs/" in name or ".libs/" in name for name in files)
+    with (tmp_path / "ext").open("wb") as out:
+        out.write(files[ext])
+    with (tmp_path / "ext").open("rb") as stream:
+        assert linked in read_binary(stream).needed
+    assert files["chain/__init__.py"] == INIT.encode()
+    metadata = next(data for name, data in files.items() if name.endswith("/METADATA"))
+    assert b"Requires-External: " in metadata
+
+
+def _run_plain(wheel: Path, channel: Path, out: Path) -> dict[str, bytes]:
+    result = run_cli(out.parent, "repair", wheel, "--with", channel, "-w", out)
+    assert result.returncode == 0, result.stderr
+    (repaired,) = out.glob("*.whl")
+    with zipfile.ZipFile(repaired) as archive:
+        return {n: archive.read(n) for n in archive.namelist()}

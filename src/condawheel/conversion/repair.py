@@ -23,6 +23,7 @@ from condawheel.conversion.tags import FoundBinary, platform_tag
 from condawheel.exceptions import BadInputError, NothingToDoError
 from condawheel.libraries.devendor import DevendorPlan, Satisfaction, plan_devendoring
 from condawheel.libraries.providers import LibraryIndex
+from condawheel.libraries.windows_layout import without_loader_patch
 from condawheel.streams import Prefixed
 from condawheel.wheel.reader import WheelInput
 from condawheel.wheel.tags import subdir_for_platform_tag
@@ -299,4 +300,5 @@ def _left_out(member: str, dist_info: str, emptied: set[str]) -> bool:
 
 
 def _without_delvewheel_patch(data: bytes) -> bytes:
-    return _DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", data)
+    """Without delvewheel's patch, or the one a standalone wheel's Windows layout adds."""
+    return without_loader_patch(_DELVEWHEEL_PATCH.sub(lambda m: m.group(1) or b"", data))

@@ -29,7 +29,7 @@ from condawheel.libraries.bundle_names import (
     wheel_path,
 )
 
-__all__ = ["LOADER_END", "LOADER_START", "WindowsLayout", "loader_patch"]
+__all__ = ["LOADER_END", "LOADER_START", "WindowsLayout", "loader_patch", "without_loader_patch"]
 
 #: Hex digits of the content hash in a copy's name: delvewheel's.
 HASH_LENGTH = 32
@@ -84,7 +84,7 @@ def loader_patch(member: str, data: bytes, folder: str) -> bytes:
     own line endings are kept. Raises :class:`BundleNameError` if it is not valid Python.
     """
     newline = b"\r\n" if b"\r\n" in data else b"\n"
-    data = _LOADER.sub(b"", data)
+    data = without_loader_patch(data)
     lines = data.splitlines(keepends=True)
     at = _header_end(member, data)
     if lines[at - 1 : at] and not lines[at - 1].endswith((b"\n", b"\r")):
@@ -94,11 +94,16 @@ def loader_patch(member: str, data: bytes, folder: str) -> bytes:
     return b"".join(lines)
 
 
+def without_loader_patch(data: bytes) -> bytes:
+    """``data`` without the block :func:`loader_patch` adds (for de-vendoring)."""
+    return _LOADER.sub(b"", data)
+
+
 def _header_end(member: str, data: bytes) -> int:
     """How many lines the docstring and ``from __future__`` imports take."""
     try:
         tree = ast.parse(data, filename=member)
-    except (SyntaxError, ValueError) as exc:
+    except (SyntaxError, ValueError, RecursionError) as exc:
         raise BundleNameError(
             f"cannot add the DLL folder to {member}: it is not valid Python ({exc})"
         ) from exc
