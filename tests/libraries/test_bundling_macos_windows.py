@@ -5,6 +5,7 @@ and the extension laid out as the wheel holds them, then checked structurally.""
 
 from __future__ import annotations
 
+import dataclasses
 import posixpath
 import shutil
 from pathlib import Path
@@ -107,3 +108,21 @@ def test_windows_bundle(windows: CrossChain, tmp_path: Path) -> None:
         assert imports == expected[path]
         # Every imported DLL is in the folder the loader patch adds.
         assert all(f"my_dist.libs/{name}" in files for name in imports)
+
+
+def test_windows_runtimes_cpython_ships_are_not_bundled(
+    windows: CrossChain, tmp_path: Path
+) -> None:
+    with windows.ext.open("rb") as stream:
+        info = read_binary(stream)
+    needs = ("VCRUNTIME140.dll", "vcruntime140_1.dll", "ucrtbase.dll", "KERNEL32.dll")
+    info = dataclasses.replace(info, needed=(*info.needed, *needs))
+    index = LibraryIndex.from_known(KnownPackages.load([windows.channel]))
+    plan = plan_bundle(
+        {WIN_EXT: info},
+        index=index,
+        fetcher=LibraryFetcher(tmp_path, index),
+        layout=layout_for("win", packages=["pkg"]),
+        dist="my_dist",
+    )
+    assert [lib.name for lib in plan.libraries] == ["dep.dll", "mid.dll"]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from condawheel.libraries.platform import manylinux_whitelist, platform_provides
+from condawheel.libraries.platform import (
+    manylinux_whitelist,
+    platform_provides,
+    standalone_provides,
+)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +122,21 @@ def test_each_platform_has_its_own_libraries() -> None:
 def test_an_unknown_platform_is_an_error() -> None:
     with pytest.raises(ValueError, match="unknown platform 'freebsd'"):
         platform_provides("libc.so.7", "freebsd")
+
+
+@pytest.mark.parametrize(
+    ("name", "platform", "reason"),
+    [
+        ("VCRUNTIME140.dll", "win", "the Universal CRT, or the Visual C++ runtime CPython ships"),
+        ("vcruntime140_1.dll", "win", "the Universal CRT, or the Visual C++ runtime CPython ships"),
+        ("ucrtbase.dll", "win", "the Universal CRT, or the Visual C++ runtime CPython ships"),
+        ("msvcp140.dll", "win", None),
+        ("KERNEL32.dll", "win", "Windows system DLL"),
+        ("/usr/lib/libSystem.B.dylib", "osx", "macOS system library"),
+        ("libc.so.6", "linux", "manylinux policy (auditwheel)"),
+    ],
+)
+def test_what_a_standalone_wheel_leaves_to_the_target(
+    name: str, platform: str, reason: str | None
+) -> None:
+    assert standalone_provides(name, platform) == reason

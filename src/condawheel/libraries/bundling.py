@@ -29,7 +29,7 @@ from condawheel.libraries.copies import (
 from condawheel.libraries.devendor import installed_path
 from condawheel.libraries.layout import BundleLayout
 from condawheel.libraries.manylinux import GLIBC_LIBRARIES, ManylinuxPolicy, policies, version_key
-from condawheel.libraries.platform import is_interpreter_library, platform_provides
+from condawheel.libraries.platform import is_interpreter_library, standalone_provides
 from condawheel.libraries.providers import LibraryIndex, library_key
 
 # Licences whose terms follow the code into a wheel that bundles it.
@@ -200,7 +200,7 @@ def _needs_of(binaries: Mapping[str, BinaryInfo], closure: _Closure, name: str) 
 
 
 def _system_on(platform: str) -> Callable[[str], bool]:
-    return lambda name: platform_provides(name, platform) is not None
+    return lambda name: standalone_provides(name, platform) is not None
 
 
 def _close(

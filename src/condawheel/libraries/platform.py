@@ -39,6 +39,12 @@ MANYLINUX_REASON = "manylinux policy (auditwheel)"
 MACOS_REASON = "macOS system library"
 WINDOWS_REASON = "Windows system DLL"
 INTERPRETER_REASON = "the Python interpreter"
+STANDALONE_WINDOWS_REASON = "the Universal CRT, or the Visual C++ runtime CPython ships"
+# What a wheel for python.org's CPython may also leave to the target, as delvewheel
+# does: the Universal CRT is part of Windows (10 on; an update before), and CPython
+# for Windows ships vcruntime140.dll (and, on 64-bit, vcruntime140_1.dll) beside
+# python.exe. A conda environment has them from conda packages instead.
+_WINDOWS_STANDALONE_DLLS = frozenset({"ucrtbase.dll", "vcruntime140.dll", "vcruntime140_1.dll"})
 
 
 def platform_provides(name: str, platform: str) -> str | None:
@@ -62,6 +68,18 @@ def platform_provides(name: str, platform: str) -> str | None:
     else:
         raise ValueError(f"unknown platform {platform!r}; expected linux, osx or win")
     return None
+
+
+def standalone_provides(name: str, platform: str) -> str | None:
+    """Why the target of a standalone wheel (a CPython that is not conda's) provides
+    library ``name``: what :func:`platform_provides` says, and on Windows the Universal
+    CRT and CPython's own Visual C++ runtime, which a standalone wheel does not bundle."""
+    reason = platform_provides(name, platform)
+    if reason is None and platform == "win":
+        lowered = name.replace("\\", "/").rpartition("/")[2].lower()
+        if lowered in _WINDOWS_STANDALONE_DLLS:
+            return STANDALONE_WINDOWS_REASON
+    return reason
 
 
 def is_interpreter_library(name: str) -> bool:
