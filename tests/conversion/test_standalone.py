@@ -16,9 +16,9 @@ import pytest
 
 from builders import CondaPackageBuilder
 from chain_recipes import chain_channel
-from channel import create_environment, find_package
+from channel import find_package
 from clirun import one_line, run_cli
-from compilers import MACOS_ARM64, compile_macho, compile_pe
+from compilers import compile_pe
 from condawheel.binaries.read import read_binary
 from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
@@ -142,6 +142,14 @@ def test_a_runtime_newer_than_the_policy_is_bundled_mangled_and_imports(
     assert Path(runtime).name in maps
 
 
+def test_the_same_conversion_gives_the_same_bytes(
+    channel: Path, wheels: dict[str, Path], tmp_path: Path
+) -> None:
+    options = ConvertOptions(with_sources=(channel, LIBGCC), standalone=True)
+    again = convert(find_package(channel, "pychain"), tmp_path, options).wheel
+    assert again.read_bytes() == wheels["pychain"].read_bytes()
+
+
 def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Path) -> None:
     """A conda wheel of the extension (built against the channel) repaired --standalone."""
     package = find_package(channel, "pychain")
@@ -245,58 +253,3 @@ def test_a_windows_package_gets_its_dlls_and_the_loader_patch(tmp_path: Path) ->
     # The same conversion, the same bytes.
     again = convert(package, tmp_path / "again", options)
     assert again.wheel.read_bytes() == result.wheel.read_bytes()
-
-
-def test_a_macos_package_gets_the_macos_tag(tmp_path: Path) -> None:
-    dep = compile_macho(
-        tmp_path / "build" / "libdep.1.dylib",
-        "int dep(void) { return 4; }\n",
-        MACOS_ARM64,
-        args=["-Wl,-install_name,@rpath/libdep.1.dylib"],
-    )
-    ext = compile_macho(
-        tmp_path / "build" / "_ext.so",
-        "int dep(void);\nint answer(void) { return dep(); }\n",
-        MACOS_ARM64,
-        args=[str(dep), "-Wl,-rpath,@loader_path/../../.."],
-    )
-    channel = tmp_path / "channel" / "osx-arm64"
-    (
-        CondaPackageBuilder(name="libdep", version="1.0", build="h0_0", subdir="osx-arm64")
-        .add_file("lib/libdep.1.dylib", dep.read_bytes())
-        .build(channel)
-    )
-    package = (
-        CondaPackageBuilder(name="macpkg", version="1.0", build="py312h0_0", subdir="osx-arm64")
-        .add_file("lib/python3.12/site-packages/macpkg/__init__.py", "")
-        .add_file(
-            "lib/python3.12/site-packages/macpkg/_ext.cpython-312-darwin.so", ext.read_bytes()
-        )
-        .build(tmp_path / "pkgs")
-    )
-    options = ConvertOptions(with_sources=(channel,), standalone=True)
-    result = convert(package, tmp_path / "dist", options)
-    assert result.wheel.name.endswith("-cp312-cp312-macosx_11_0_arm64.whl")
-    assert result.standalone is not None
-    assert [lib.package for lib in result.standalone.plan.libraries] == ["libdep"]
-
-
-def test_bundling_from_a_conda_prefix(channel: Path, tmp_path: Path) -> None:
-    """--with $CONDA_PREFIX: the copies come from the installed files, SONAME links
-    followed, and the licences from the packages the prefix was installed from."""
-    prefix = create_environment(tmp_path / "env", channel, ["libchain"])
-    options = ConvertOptions(with_sources=(prefix,), standalone=True)
-    result = convert(find_package(channel, "pychain"), tmp_path / "dist", options)
-    assert result.standalone is not None
-    bundled = result.standalone.plan.libraries
-    assert [(lib.name, lib.package) for lib in bundled] == [
-        ("libchain.so.1", "libchain"),
-        ("libchaindep.so.1", "libchaindep"),
-    ]
-    assert all(lib.copy.provider.package.origin.endswith(".json") for lib in bundled)
-    assert {lic.name: lic.expression for lic in result.standalone.licences} == {
-        "libchain": "LGPL-2.1-or-later",
-        "libchaindep": "MIT",
-    }
-    members = _members(result.wheel)
-    assert any(n.endswith("licenses/libchain/LICENSE") for n in members)

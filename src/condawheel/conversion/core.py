@@ -154,15 +154,7 @@ def _write(
         payload = payload_writer.run(source)
         plan = payload_writer.plan  # with any `info/` files met after the payload began
         if options.standalone and payload.binaries:
-            standalone = bundle(
-                held,
-                payload.binaries,
-                index=LibraryIndex.from_known(known),
-                subdir=plan.package.subdir,
-                dist=plan.dist.stem.rpartition("-")[0],
-                members=payload.root_files,
-                max_size=options.max_size,
-            )
+            standalone = _bundle(plan, payload, held, known, options)
             kept: tuple[FoundBinary, ...] = standalone.binaries
         else:
             libraries, kept = _devendor(package, plan, payload, held, known, options)
@@ -173,16 +165,7 @@ def _write(
     plan = replace(plan, dependencies=plan.dependencies.with_external(libraries.requirements))
     if standalone is not None:
         plan = _standalone_plan(plan, standalone)
-    tags = decide_tags(
-        plan.package,
-        plan.dependencies,
-        kept,
-        payload.root_files,
-        plain=options.plain_tags or options.standalone,
-    )
-    if standalone is not None:
-        reasons = (*tags.reasons[:-1], f"platform {standalone.platform}: {standalone.why}")
-        tags = replace(tags, platform=standalone.platform, reasons=reasons)
+    tags = _tags(plan, payload, kept, options, standalone)
     dist_info = dist_info_files(plan, payload, tags)
     for name, data in dist_info.files.items():
         sink.write_bytes(f"{plan.dist.dist_info}/{name}", data)
@@ -216,6 +199,43 @@ def _devendor(
         )
     kept = relink(held, payload.binaries, remove=libraries.remove, edits=libraries.edits)
     return libraries, kept
+
+
+def _bundle(
+    plan: Plan, payload: Payload, held: HeldBinaries, known: KnownPackages, options: ConvertOptions
+) -> Standalone:
+    """The standalone wheel's side of the binary step: the libraries bundled."""
+    return bundle(
+        held,
+        payload.binaries,
+        index=LibraryIndex.from_known(known),
+        subdir=plan.package.subdir,
+        dist=plan.dist.stem.rpartition("-")[0],
+        members=payload.root_files,
+        max_size=options.max_size,
+    )
+
+
+def _tags(
+    plan: Plan,
+    payload: Payload,
+    kept: tuple[FoundBinary, ...],
+    options: ConvertOptions,
+    standalone: Standalone | None,
+) -> TagDecision:
+    """The wheel's tags, from the binaries as it holds them; a standalone wheel's
+    platform is the one its bundling satisfies."""
+    tags = decide_tags(
+        plan.package,
+        plan.dependencies,
+        kept,
+        payload.root_files,
+        plain=options.plain_tags or options.standalone,
+    )
+    if standalone is None:
+        return tags
+    reasons = (*tags.reasons[:-1], f"platform {standalone.platform}: {standalone.why}")
+    return replace(tags, platform=standalone.platform, reasons=reasons)
 
 
 def _standalone_plan(plan: Plan, standalone: Standalone) -> Plan:
