@@ -172,11 +172,26 @@ def test_patch_is_idempotent_and_keeps_line_endings() -> None:
     assert moved == loader_patch("pkg/__init__.py", crlf, "other.libs")
 
 
-@pytest.mark.parametrize("data", [b"", b"x = 1", b'"""Only a docstring."""'])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",
+        b"x = 1",
+        b'"""Only a docstring."""',
+        # The encoding must still be declared on one of the first two lines.
+        b"#!/usr/bin/env python\n# -*- coding: latin-1 -*-\nname = '\xe9t\xe9'\n",
+        b"\xef\xbb\xbf# a comment\nx = 1\n",
+    ],
+)
 def test_patch_of_small_files(data: bytes) -> None:
     patched = loader_patch("pkg/__init__.py", data, "my_dist.libs")
-    compile(patched, "pkg/__init__.py", "exec")
+    namespace: dict[str, object] = {"__file__": "pkg/__init__.py"}
+    exec(compile(patched, "pkg/__init__.py", "exec"), namespace)
     assert patched.count(b"os.add_dll_directory(libs)") == 1
+    if b"latin-1" in data:
+        assert namespace["name"] == "\xe9t\xe9"
+    if data.removeprefix(b"\xef\xbb\xbf").startswith(b"#"):  # the comments stay on top
+        assert patched.startswith(data.splitlines(keepends=True)[0])
 
 
 def test_invalid_python_is_refused() -> None:

@@ -15,7 +15,6 @@ that uses a conda environment. A PE file has no identity of its own to rename.
 from __future__ import annotations
 
 import ast
-import posixpath
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -86,10 +85,10 @@ def loader_patch(member: str, data: bytes, folder: str) -> bytes:
     newline = b"\r\n" if b"\r\n" in data else b"\n"
     data = without_loader_patch(data)
     lines = data.splitlines(keepends=True)
-    at = _header_end(member, data)
+    at = _header_end(member, data) or _leading_comments(lines)
     if lines[at - 1 : at] and not lines[at - 1].endswith((b"\n", b"\r")):
         lines[at - 1] += newline
-    block = _block(_installed(member), _installed(folder) + "/x")
+    block = _block(_installed(member), _installed(folder))
     lines.insert(at, block.replace("\n", newline.decode()).encode("ascii"))
     return b"".join(lines)
 
@@ -122,14 +121,26 @@ def _header_end(member: str, data: bytes) -> int:
     return end
 
 
+def _leading_comments(lines: list[bytes]) -> int:
+    """How many lines at the top are comments or blank: a shebang and an encoding
+    declaration must stay on the first two lines, and a BOM at the very start."""
+    count = 0
+    for line in lines:
+        text = line.removeprefix(b"\xef\xbb\xbf").strip()
+        if text and not text.startswith(b"#"):
+            break
+        count += 1
+    return count
+
+
 def _installed(path: str) -> str:
     """Where a wheel path lands in site-packages."""
     return re.sub(r"^[^/]+\.data/(?:purelib|platlib)/", "", path)
 
 
-def _block(init: str, inside_folder: str) -> str:
+def _block(init: str, folder: str) -> str:
     # The path from the package's folder to the DLL folder, as literal path parts.
-    parts = relative(posixpath.dirname(inside_folder), init).split("/")
+    parts = relative(folder, init).split("/")
     arguments = ", ".join("os.pardir" if part == ".." else repr(part) for part in parts)
     return (
         f"{LOADER_START}\n"
