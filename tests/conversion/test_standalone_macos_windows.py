@@ -33,8 +33,9 @@ WIN_EXT = "chain/_ext.cp312-win_amd64.pyd"
 def _sources(build: Path, chain: CrossChain, subdir: str, site: str, ext: str) -> dict[str, Path]:
     """``channel``, ``package`` (chain, whose extension links mid), ``wheel`` (the same
     extension in a wheel), ``dep`` and ``mid`` (the libraries as conda ships them)."""
+    mid = chain.mid.name.split(".")[0]  # libmid on macOS, mid on Windows
     package = (
-        CondaPackageBuilder(name="chain", version="1.0", subdir=subdir, depends=["mid >=1"])
+        CondaPackageBuilder(name="chain", version="1.0", subdir=subdir, depends=[f"{mid} >=1"])
         .add_file(f"{site}/chain/__init__.py", INIT)
         .add_file(f"{site}/{ext}", chain.ext.read_bytes())
         .build(build / "pkgs")
@@ -85,7 +86,8 @@ def _standalone(sources: dict[str, Path], command: str, out: Path) -> dict[str, 
     source = sources["package" if command == "convert" else "wheel"]
     files = _run(command, source, sources["channel"], out)
     metadata = next(data for name, data in files.items() if name.endswith(".dist-info/METADATA"))
-    assert b"Requires-External" not in metadata
+    # The bundled package is neither a native nor a Python dependency any more.
+    assert b"Requires-External" not in metadata and b"Requires-Dist" not in metadata
     licences = {
         n.partition(".dist-info/licenses/")[2] for n in files if ".dist-info/licenses/" in n
     }
