@@ -82,6 +82,10 @@ def test_macos_bundle(macos: CrossChain, tmp_path: Path) -> None:
         assert binary is not None
         ident = lief.MachO.LoadCommand.TYPE.ID_DYLIB
         needed = [lib.name for lib in binary.libraries if lib.command != ident]
+        # The rpaths into the conda environment (the extension's @loader_path/../../..,
+        # libmid's @loader_path) are gone: every copy is loaded by @loader_path.
+        rpath = lief.MachO.LoadCommand.TYPE.RPATH
+        assert [c for c in binary.commands if c.command == rpath] == []
         install = [lib.name for lib in binary.libraries if lib.command == ident]
         assert sorted(needed) == sorted(expected[path])
         for entry in needed:

@@ -34,7 +34,11 @@ from condawheel.libraries.providers import LibraryIndex, library_key
 
 # Licences whose terms follow the code into a wheel that bundles it.
 _COPYLEFT = re.compile(r"(?<![A-Za-z])(?:A|L)?GPL|MPL|EPL|EUPL|CDDL|OSL|CC-BY-SA", re.IGNORECASE)
-_ORIGIN = ("$ORIGIN", "${ORIGIN}")
+#: How a search-path entry says "the folder of this binary", by the formats that have one.
+_ORIGINS = {
+    BinaryFormat.ELF: ("$ORIGIN", "${ORIGIN}"),
+    BinaryFormat.MACHO: ("@loader_path",),
+}
 #: Where the wheel root installs, relative to the data root (its depth is what counts).
 _SITE = "lib/python3/site-packages"
 
@@ -270,9 +274,10 @@ def _wire(
         if needs and path.partition("/")[0].endswith(".data") and path not in copies:
             unwired.append(path)  # installs outside site-packages: no fixed way to the copies
             needs = {}
-        if info.format is BinaryFormat.ELF:
+        if info.format in _ORIGINS:
             # A copy searches only its own folder; a wheel binary keeps the entries
-            # that stay inside the wheel, and the layout adds the way to the copies.
+            # that stay inside the wheel, and the layout adds the way to the copies
+            # (on macOS by @loader_path names, so no LC_RPATH is needed for them).
             kept = () if path in copies else _kept_search_path(path, info, binaries)
             if needs or kept != (*info.rpath, *info.runpath):
                 edits.set_search_path(path, kept)
@@ -293,7 +298,7 @@ def _kept_search_path(
     folders = {posixpath.dirname(installed) for installed in place.values()}
     kept = []
     for entry in (*info.rpath, *info.runpath):
-        for origin in _ORIGIN:
+        for origin in _ORIGINS[info.format]:
             if entry == origin or entry.startswith(f"{origin}/"):
                 rest = entry[len(origin) + 1 :]
                 target = posixpath.normpath(posixpath.join(posixpath.dirname(place[path]), rest))
