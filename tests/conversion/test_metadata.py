@@ -16,6 +16,7 @@ from condawheel.conda.package import CondaPackage
 from condawheel.conversion.dependencies import Dependencies, classify
 from condawheel.conversion.metadata import (
     DistributionId,
+    add_requires_external,
     check_own_metadata,
     edit_metadata,
     generate_metadata,
@@ -413,3 +414,17 @@ def test_own_metadata_naming_another_distribution() -> None:
     with pytest.raises(BadInputError, match="it names other, its folder foo"):
         check_own_metadata("foo-1.0-0.conda", "METADATA", data, dist_name="foo")
     check_own_metadata("foo-1.0-0.conda", "METADATA", data, dist_name="Other")
+
+
+def test_requires_external_of_bundled_packages_goes() -> None:
+    original = (
+        b"Metadata-Version: 2.4\nName: foo\nVersion: 1.0\n"
+        b"Requires-External: libchain (>=1.0,<2.0a0)\nRequires-External: libzlib\n"
+        b"Requires-External: libchaindep; sys_platform == 'linux'\n"
+        b"Requires-Dist: libchain-python\n\nbody\n"
+    )
+    edited = add_requires_external(original, ["libpng (>=1.6)"], drop={"libchain", "libchaindep"})
+    assert edited == (
+        b"Metadata-Version: 2.4\nName: foo\nVersion: 1.0\nRequires-External: libzlib\n"
+        b"Requires-Dist: libchain-python\nRequires-External: libpng (>=1.6)\n\nbody\n"
+    )

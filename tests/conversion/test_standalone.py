@@ -165,6 +165,10 @@ def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Pat
     assert inspected.tag == result.tag and inspected.wheel.name == result.wheel.name
     names = _members(result.wheel)
     assert sum(n.startswith("pychain.libs/libchain") for n in names) == 2
+    before = next(v for k, v in _members(conda_wheel).items() if k.endswith("METADATA"))
+    assert b"Requires-External: libchain (" in before  # the conda wheel declares it
+    after = next(v for k, v in names.items() if k.endswith("METADATA"))
+    assert b"Requires-External" not in after
     assert any(n.endswith("licenses/libchaindep/LICENSE") for n in names)
 
 

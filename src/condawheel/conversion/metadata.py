@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -339,14 +339,26 @@ def script_names(entry_points: bytes | None, console_scripts: Sequence[str]) -> 
     return names
 
 
-def add_requires_external(original: bytes, requirements: Sequence[str]) -> bytes:
-    """METADATA with ``requirements`` added as Requires-External (none twice)."""
+def add_requires_external(
+    original: bytes, requirements: Sequence[str], *, drop: Collection[str] = ()
+) -> bytes:
+    """METADATA with ``requirements`` added as Requires-External (none twice), and the
+    Requires-External of the packages named in ``drop`` (bundled) left out."""
     text = original.decode("utf-8").replace("\r\n", "\n")
     head, sep, body = text.partition("\n\n")
     present = set(header_values(original, "Requires-External"))
     added = [f"Requires-External: {r}" for r in requirements if r not in present]
-    lines = [*_fields(head), *added]
+    lines = [f for f in _fields(head) if _external_name(f) not in drop]
+    lines += added
     return ("\n".join(lines) + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
+
+
+def _external_name(field: str) -> str | None:
+    """The name a Requires-External field requires (``libz`` of ``libz (>=1.3)``)."""
+    name, sep, value = field.partition(":")
+    if not sep or name.strip().lower() != "requires-external":
+        return None
+    return re.split(r"[\s(;<>=!~\[]", value.strip(), maxsplit=1)[0]
 
 
 def retag_wheel_file(original: bytes, tags: Sequence[str]) -> bytes:

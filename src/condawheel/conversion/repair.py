@@ -261,7 +261,9 @@ def _write(
     )
     dist_info = source.dist_info
     rewrites: dict[str, Callable[[bytes], bytes]] = {
-        f"{dist_info}/METADATA": lambda data: add_requires_external(data, plan.requirements),
+        f"{dist_info}/METADATA": lambda data: add_requires_external(
+            data, plan.requirements, drop=standalone.packages if standalone else ()
+        ),
         f"{dist_info}/WHEEL": lambda data: retag_wheel_file(data, tags),
     }
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
