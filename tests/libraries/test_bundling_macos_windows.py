@@ -130,3 +130,25 @@ def test_windows_runtimes_cpython_ships_are_not_bundled(
         dist="my_dist",
     )
     assert [lib.name for lib in plan.libraries] == ["dep.dll", "mid.dll"]
+
+
+def test_one_copy_of_a_dll_whatever_case_it_is_named_in(
+    windows: CrossChain, tmp_path: Path
+) -> None:
+    with windows.ext.open("rb") as stream:
+        info = read_binary(stream)
+    other = dataclasses.replace(info, needed=("MID.DLL",))
+    index = LibraryIndex.from_known(KnownPackages.load([windows.channel]))
+    plan = plan_bundle(
+        {WIN_EXT: info, "pkg/_other.pyd": other},
+        index=index,
+        fetcher=LibraryFetcher(tmp_path, index),
+        layout=layout_for("win", packages=["pkg"]),
+        dist="my_dist",
+    )
+    _, mid = (lib.wheel_path for lib in plan.libraries)
+    assert [lib.name.lower() for lib in plan.libraries] == ["dep.dll", "mid.dll"]
+    (ext_edit,) = plan.edits.for_file(WIN_EXT)
+    (other_edit,) = plan.edits.for_file("pkg/_other.pyd")
+    assert (ext_edit.old, other_edit.old) == ("mid.dll", "MID.DLL")
+    assert ext_edit.new == other_edit.new == posixpath.basename(mid)

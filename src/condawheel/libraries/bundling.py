@@ -227,7 +227,8 @@ def _close(
             versions.setdefault(library, set()).add(version)
         for needed in info.needed:
             key = library_key(needed)
-            if key in inside or needed in closure.bundled or is_interpreter_library(needed):
+            bundled = _bundled_key(needed, info)
+            if key in inside or bundled in closure.bundled or is_interpreter_library(needed):
                 continue
             if system(needed):
                 closure.system.setdefault(needed, set()).update(versions.get(needed, ()))
@@ -241,11 +242,17 @@ def _close(
                 )
             copy = fetcher.fetch(provider)
             wheel_path = f"{folder}/{layout.copy_name(posixpath.basename(needed), copy.sha256)}"
-            closure.bundled[needed] = BundledLibrary(
+            closure.bundled[bundled] = BundledLibrary(
                 name=needed, wheel_path=wheel_path, copy=copy, reason=f"needed by {path}"
             )
             todo.append((wheel_path, copy.info))
     return closure
+
+
+def _bundled_key(name: str, info: BinaryInfo) -> str:
+    """What a needed name is bundled under: Windows matches DLL names whatever their
+    case, so ``MID.DLL`` and ``mid.dll`` are one copy."""
+    return name.lower() if info.format is BinaryFormat.PE else name
 
 
 def _names_inside(binaries: Mapping[str, BinaryInfo]) -> frozenset[str]:
@@ -263,14 +270,17 @@ def _wire(
 ) -> tuple[BinaryEdits, tuple[str, ...]]:
     """The edits that name each copy and make every binary load the copies it needs."""
     edits = BinaryEdits()
-    by_name = {library.name: library.wheel_path for library in libraries}
+    by_key = {
+        _bundled_key(library.name, library.copy.info): library.wheel_path for library in libraries
+    }
     unwired: list[str] = []
     targets = [*sorted(binaries.items()), *((lib.wheel_path, lib.copy.info) for lib in libraries)]
     copies = {library.wheel_path for library in libraries}
     for library in libraries:
         layout.name_copy(edits, library.wheel_path)
     for path, info in targets:
-        needs = {needed: by_name[needed] for needed in info.needed if needed in by_name}
+        keys = {needed: _bundled_key(needed, info) for needed in info.needed}
+        needs = {needed: by_key[key] for needed, key in keys.items() if key in by_key}
         if needs and path.partition("/")[0].endswith(".data") and path not in copies:
             unwired.append(path)  # installs outside site-packages: no fixed way to the copies
             needs = {}
