@@ -348,3 +348,22 @@ def test_a_runtime_that_needs_a_newer_glibc_is_left_to_the_policy_that_has_it(
         assert f"lacks GLIBC_{floor[0]}.{floor[1]} of libc.so.6" in plan.why
     else:  # a runtime built against an older glibc is bundled, as conda-forge's is
         assert [lib.package for lib in plan.libraries] == ["libstdcxx"]
+
+
+def test_a_link_in_one_package_to_a_file_in_another_stands_for_both(tmp_path: Path) -> None:
+    """conda-forge's libgomp.so.1 is _openmp_mutex's link to libgomp's file: the copy is
+    libgomp's, and both packages' Requires-External and licences follow it."""
+    real = CORPUS / "real" / "linux-64"
+    sources = [real / "_openmp_mutex-4.5-2_gnu.tar.bz2", real / "libgomp-14.2.0-h77fa898_1.conda"]
+    ext = _elf(needed=("libgomp.so.1", "libc.so.6"), version_needs=(("libgomp.so.1", "GOMP_4.0"),))
+    plan = _plan({EXT: ext}, sources, tmp_path)
+    (gomp,) = plan.libraries
+    assert (gomp.name, gomp.package, gomp.copy.provider.path) == (
+        "libgomp.so.1",
+        "libgomp",
+        "lib/libgomp.so.1.0.0",
+    )
+    assert gomp.wheel_path == f"pkg.libs/libgomp-{gomp.copy.sha256[:8]}.so.1"
+    assert plan.packages == ("_openmp_mutex", "libgomp")
+    licences, _ = bundle_licences(plan)
+    assert [licence.name for licence in licences] == ["_openmp_mutex", "libgomp"]

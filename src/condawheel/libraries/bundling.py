@@ -78,8 +78,8 @@ class BundlePlan:
 
     @property
     def packages(self) -> tuple[str, ...]:
-        """The conda packages whose libraries are bundled, sorted, each once."""
-        return tuple(sorted({library.package for library in self.libraries}))
+        """The conda packages whose libraries (or links to them) are bundled, sorted."""
+        return tuple(sorted({name for lib in self.libraries for name in lib.copy.packages}))
 
     @property
     def size(self) -> int:
@@ -348,7 +348,11 @@ def copyleft_warning(package: str, expression: str | None) -> str | None:
 
 def bundle_licences(plan: BundlePlan) -> tuple[tuple[PackageLicence, ...], tuple[str, ...]]:
     """The licence of each bundled package, and a warning for each copyleft one."""
-    packages = {lib.package: lib.copy.provider.package for lib in plan.libraries}
+    packages = {
+        provider.package.name: provider.package
+        for lib in plan.libraries
+        for provider in (lib.copy.provider, *lib.copy.via)
+    }
     licences = tuple(package_licence(packages[name]) for name in sorted(packages))
     warnings = (copyleft_warning(licence.name, licence.expression) for licence in licences)
     return licences, tuple(warning for warning in warnings if warning)

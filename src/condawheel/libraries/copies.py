@@ -30,11 +30,20 @@ _MAX_LINKS = 8
 class FetchedLibrary:
     """A library file copied out of its provider into the scratch folder."""
 
+    #: The provider of the file itself, its symlinks followed.
     provider: Provider
     path: Path
     sha256: str
     size: int
     info: BinaryInfo
+    #: Other packages whose links led to the file (``_openmp_mutex``'s ``libgomp.so.1``).
+    via: tuple[Provider, ...] = ()
+
+    @property
+    def packages(self) -> tuple[str, ...]:
+        """Every package the copy stands for: the file's, then the links'."""
+        names = (self.provider.package.name, *(p.package.name for p in self.via))
+        return tuple(dict.fromkeys(names))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,11 +70,13 @@ class LibraryFetcher:
         """The copy of ``provider``'s file, its symlinks followed."""
         key = (provider.package.origin, provider.path)
         if key not in self._fetched:
-            self._fetched[key] = self._fetch(provider, provider, 0)
+            self._fetched[key] = self._fetch(provider, provider, ())
         return self._fetched[key]
 
-    def _fetch(self, wanted: Provider, provider: Provider, depth: int) -> FetchedLibrary:
-        if depth > _MAX_LINKS:
+    def _fetch(
+        self, wanted: Provider, provider: Provider, via: tuple[Provider, ...]
+    ) -> FetchedLibrary:
+        if len(via) > _MAX_LINKS:
             raise BadInputError(
                 f"{_label(wanted)}: {wanted.path} is a chain of more than {_MAX_LINKS} "
                 "symlinks; the package is malformed"
@@ -77,14 +88,18 @@ class LibraryFetcher:
             else self._from_archive(provider, origin)
         )
         if isinstance(target, str):
-            return self._fetch(wanted, self._link_target(wanted, provider, target), depth + 1)
+            target_provider = self._link_target(wanted, provider, target)
+            return self._fetch(wanted, target_provider, (*via, provider))
         path, digest, size = target
         with path.open("rb") as stream:
             try:
                 info = read_binary(stream)
             except BinaryReadError as exc:
                 raise BadInputError(f"{_label(provider)}: {provider.path}: {exc}") from None
-        return FetchedLibrary(provider=wanted, path=path, sha256=digest, size=size, info=info)
+        others = tuple(p for p in via if p.package is not provider.package)
+        return FetchedLibrary(
+            provider=provider, path=path, sha256=digest, size=size, info=info, via=others
+        )
 
     def _link_target(self, wanted: Provider, provider: Provider, target: str) -> Provider:
         """The provider of a symlink's target: the same package, else any known one."""
