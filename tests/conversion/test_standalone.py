@@ -169,6 +169,7 @@ def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Pat
     assert b"Requires-External: libchain (" in before  # the conda wheel declares it
     after = next(v for k, v in names.items() if k.endswith("METADATA"))
     assert b"Requires-External" not in after
+    assert b"License-File: libchaindep/LICENSE" in after
     assert any(n.endswith("licenses/libchaindep/LICENSE") for n in names)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import configparser
 import io
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -344,12 +344,33 @@ def add_requires_external(
 ) -> bytes:
     """METADATA with ``requirements`` added as Requires-External (none twice), and the
     Requires-External of the packages named in ``drop`` (bundled) left out."""
-    text = original.decode("utf-8").replace("\r\n", "\n")
-    head, sep, body = text.partition("\n\n")
     present = set(header_values(original, "Requires-External"))
     added = [f"Requires-External: {r}" for r in requirements if r not in present]
-    lines = [f for f in _fields(head) if _external_name(f) not in drop]
-    lines += added
+    return _edit_fields(
+        original, lambda fields: [*(f for f in fields if _external_name(f) not in drop), *added]
+    )
+
+
+def add_license_files(original: bytes, names: Sequence[str]) -> bytes:
+    """METADATA naming the licence files ``names`` (paths under ``licenses/``) too, when
+    its Metadata-Version (2.4 and later) has License-File; else as it is."""
+    version = (header_values(original, "Metadata-Version") or ["1.0"])[0]
+    try:
+        new_enough = Version(version) >= Version("2.4")
+    except InvalidVersion:
+        new_enough = False
+    present = set(header_values(original, "License-File"))
+    added = [f"License-File: {name}" for name in names if name not in present]
+    if not new_enough or not added:
+        return original
+    return _edit_fields(original, lambda fields: [*fields, *added])
+
+
+def _edit_fields(original: bytes, edit: Callable[[list[str]], list[str]]) -> bytes:
+    """METADATA with its header fields edited, the body as it was."""
+    text = original.decode("utf-8").replace("\r\n", "\n")
+    head, sep, body = text.partition("\n\n")
+    lines = edit(_fields(head))
     return ("\n".join(lines) + "\n" + (("\n" + body) if sep else "")).encode("utf-8")
 
 

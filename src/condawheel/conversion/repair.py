@@ -16,7 +16,11 @@ from condawheel.binaries.detect import MIN_SNIFF_BYTES
 from condawheel.binaries.patcher import BinaryEdits
 from condawheel.conda.known import KnownPackages
 from condawheel.conversion.held import HeldBinaries
-from condawheel.conversion.metadata import add_requires_external, retag_wheel_file
+from condawheel.conversion.metadata import (
+    add_license_files,
+    add_requires_external,
+    retag_wheel_file,
+)
 from condawheel.conversion.relink import relink
 from condawheel.conversion.standalone import Standalone, bundle
 from condawheel.conversion.tags import FoundBinary, platform_tag
@@ -261,8 +265,11 @@ def _write(
     )
     dist_info = source.dist_info
     rewrites: dict[str, Callable[[bytes], bytes]] = {
-        f"{dist_info}/METADATA": lambda data: add_requires_external(
-            data, plan.requirements, drop=standalone.packages if standalone else ()
+        f"{dist_info}/METADATA": lambda data: add_license_files(
+            add_requires_external(
+                data, plan.requirements, drop=standalone.packages if standalone else ()
+            ),
+            sorted(standalone.licence_files()) if standalone else (),
         ),
         f"{dist_info}/WHEEL": lambda data: retag_wheel_file(data, tags),
     }
