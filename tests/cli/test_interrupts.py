@@ -223,3 +223,47 @@ def test_output_folder_is_a_file(tmp_path: Path) -> None:
     line = one_line(result.stderr)
     assert "afile is a file, not a folder" in line and "-w" in line
     assert afile.read_text() == "not a folder\n"
+
+
+def _batch(folder: Path, count: int) -> list[Path]:
+    """Packages slow enough to convert that a signal lands while they are."""
+    packages = []
+    for i in range(count):
+        builder = CondaPackageBuilder(name=f"batch{i}", version="1.0", build="py312h0_0")
+        for j in range(4):
+            text = b"".join(b"%d %d line of text\n" % (i, k) for k in range(300_000))
+            builder.add_file(f"share/batch{i}/part{j}.txt", text)
+        packages.append(builder.build(folder, "conda"))
+    return packages
+
+
+@pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c", "sigterm"])
+def test_a_batch_on_processes_stops_cleanly(tmp_path: Path, to_group: bool) -> None:
+    """Ctrl-C reaches the command and its workers (the terminal's process group); a
+    SIGTERM reaches the command alone, which stops its workers."""
+    packages = _batch(tmp_path / "in", 4)
+    out, tmp = tmp_path / "out", tmp_path / "tmp"
+    tmp.mkdir()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "condawheel", "convert", *map(str, packages), "-w", str(out),
+         "-j", "2"],
+        env={**os.environ, "TMPDIR": str(tmp)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    _wait_for(
+        lambda: out.exists() and any(p.name.endswith(".part") for p in out.iterdir()),
+        "a worker to start a wheel",
+    )
+    if to_group:
+        os.killpg(process.pid, signal.SIGINT)
+    else:
+        process.send_signal(signal.SIGTERM)
+    _stdout, stderr = process.communicate(timeout=120)
+    signum = signal.SIGINT if to_group else signal.SIGTERM
+    assert process.returncode == 128 + signum, stderr
+    assert "Traceback" not in stderr and "interrupted" in one_line(stderr)
+    assert [p.name for p in out.iterdir() if not p.name.endswith(".whl")] == []
+    assert list(tmp.iterdir()) == []

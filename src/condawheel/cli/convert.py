@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from condawheel.cli import output
@@ -15,6 +16,7 @@ from condawheel.cli.options import (
     expand_packages,
     fetch_request,
     output_dir,
+    process_count,
 )
 from condawheel.exceptions import CondawheelError
 from condawheel.quoting import one_line
@@ -22,7 +24,10 @@ from condawheel.quoting import one_line
 if TYPE_CHECKING:  # the work's modules are imported when the command runs, not for --help
     from condawheel.conda.cache import Fetched
     from condawheel.conda.fetch import FetchRequest
+    from condawheel.conda.known import KnownPackages
+    from condawheel.conversion.batch import BatchItem
     from condawheel.conversion.core import ConvertResult
+    from condawheel.conversion.plan import ConvertOptions
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +49,7 @@ the conversion as with --with, for Python names, run_exports pins and libraries.
 examples:
   condawheel convert foo-1.2-py312h1234_0.conda -w dist/
   condawheel convert pkgs/ -w dist/ --with $CONDA_PREFIX --json
+  condawheel convert pkgs/ -w dist/ -j 4
   condawheel convert --spec "foo 1.2.*" --channel conda-forge --subdir linux-64 -w dist/
   condawheel convert --spec pyfoo --spec libfoo -c file://$PWD/channel -w dist/
 """
@@ -67,15 +73,21 @@ def configure_parser(commands: Any) -> None:
         default=None,
         help="replace an existing wheel of the same name",
     )
+    parser.add_argument(
+        "-j",
+        "--jobs",
+        type=process_count,
+        metavar="N",
+        help="convert N packages at once, each in its own process (default: one per core); "
+        "results come in the order given, and the wheels are the same bytes whatever N is",
+    )
     add_convert_arguments(parser, optional=True)
     add_spec_arguments(parser)
     parser.set_defaults(execute=execute, usage_error=parser.error)
 
 
 def execute(args: argparse.Namespace) -> int:
-    from condawheel.cli.progress import progress_bar
     from condawheel.conda.known import KnownPackages
-    from condawheel.conversion.core import convert
     from condawheel.wheel.writer import check_output_dir
 
     if not args.packages and not args.specs:
@@ -98,28 +110,54 @@ def execute(args: argparse.Namespace) -> int:
         packages.extend(fetched.requested)
         options = replace(options, with_sources=(*options.with_sources, *fetched.dependencies))
     known = KnownPackages.load(options.with_sources)
+    return _convert_all(packages, out_dir, options, known, args)
+
+
+def _convert_all(
+    packages: list[Path],
+    out_dir: Path,
+    options: ConvertOptions,
+    known: KnownPackages,
+    args: argparse.Namespace,
+) -> int:
+    """Each package in its turn, or on ``args.jobs`` processes; either way one progress
+    display, and results in input order."""
+    from condawheel.cli.progress import progress_bar
+    from condawheel.conversion.batch import convert_many
+    from condawheel.wheel.deflate import available_cores
+
+    jobs = min(args.jobs or available_cores(), max(1, len(packages)))
+    total = sum(p.stat().st_size for p in packages if p.is_file())
+    label = packages[0].name if len(packages) == 1 else f"converting {len(packages)} packages"
     exit_code = 0
-    for package in packages:
-        try:
-            total = package.stat().st_size if package.is_file() else 0
-            with progress_bar(package.name, total, enabled=not args.json) as advance:
-                result = convert(package, out_dir, options, known=known, on_progress=advance)
-        except CondawheelError as exc:
-            exit_code = max(exit_code, exc.exit_code)
-            if args.json:
-                output.json_line(
-                    {"input": str(package), "error": one_line(str(exc)), "exit_code": exc.exit_code}
-                )
-            else:
-                output.error(one_line(str(exc)))
-            continue
-        if args.json:
-            output.json_line(result_json(result))
-        else:
-            for warning in result.warnings:
-                output.warning(package.name, warning)
-            output.line(str(result.wheel))
+    with progress_bar(label, total, enabled=not args.json) as advance:
+        batch = convert_many(
+            packages, out_dir, options, jobs=jobs, known=known, on_progress=advance
+        )
+        for item in batch:
+            exit_code = max(exit_code, _report(item, as_json=args.json))
     return exit_code
+
+
+def _report(item: BatchItem, *, as_json: bool) -> int:
+    """Say how one package went; its exit code."""
+    if item.error is not None:
+        exc = item.error
+        if as_json:
+            output.json_line(
+                {"input": str(item.input), "error": one_line(str(exc)), "exit_code": exc.exit_code}
+            )
+        else:
+            output.error(one_line(str(exc)))
+        return exc.exit_code
+    assert item.result is not None
+    if as_json:
+        output.json_line(result_json(item.result))
+    else:
+        for warning in item.result.warnings:
+            output.warning(item.input.name, warning)
+        output.line(str(item.result.wheel))
+    return 0
 
 
 def _fetch(request: FetchRequest, *, show_progress: bool) -> Fetched:

@@ -18,6 +18,13 @@ if TYPE_CHECKING:  # the modules below are imported when a command runs, not for
     from condawheel.conversion.plan import ConvertOptions
 
 
+def process_count(text: str) -> int:
+    """An argparse type: a number of processes, 1 or more."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return int(text)
+
+
 def add_convert_arguments(
     parser: argparse.ArgumentParser,
     *,

@@ -16,22 +16,28 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
+from multiprocessing import forkserver
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from condawheel.conda.known import KnownPackages
 from condawheel.conversion.core import ConvertResult, convert
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.exceptions import CondawheelError
+from condawheel.stale import sweep
 from condawheel.wheel.deflate import available_cores
 
 #: Tasks handed out ahead of the one whose result is awaited, per worker.
 _AHEAD_PER_WORKER = 2
+#: How long a stopping worker may take to remove what it was writing.
+_CLEAN_UP_SECONDS = 30
 _BZ2 = ".tar.bz2"
 
 
@@ -120,8 +126,7 @@ def _in_workers(
     options = replace(options, threads=threads)
     context = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
     if context.get_start_method() == "forkserver":
-        # Workers fork from a server that has imported the converter once.
-        context.set_forkserver_preload([__name__])
+        _start_server(context)
     pool = ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_start_worker, initargs=(options,)
     )
@@ -134,9 +139,24 @@ def _in_workers(
         while pending:
             yield from _collect(*pending.popleft())
     except BaseException:
-        _stop(pool)
+        _stop(pool, out_dir)
         raise
     pool.shutdown(wait=True)
+
+
+def _start_server(context: Any) -> None:
+    """Workers fork from a server that has imported the converter once. It starts with
+    Ctrl-C ignored: it would print a traceback from the middle of its imports (the
+    workers it forks set their own handlers)."""
+    context.set_forkserver_preload([__name__])
+    if threading.current_thread() is not threading.main_thread():
+        forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _collect(group: list[Path], future: Future[list[BatchItem]]) -> list[BatchItem]:
@@ -150,15 +170,22 @@ def _collect(group: list[Path], future: Future[list[BatchItem]]) -> list[BatchIt
         return [BatchItem(input=package, error=error) for package in group]
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
+def _stop(pool: ProcessPoolExecutor, out_dir: Path) -> None:
     """Interrupt the workers (a SIGINT from the terminal reaches them already; a SIGTERM
-    to this process does not), let them clean up, and wait for them."""
-    processes = list(getattr(pool, "_processes", None) or {})
+    to this process does not), give them time to clean up, and wait for them; then
+    remove what one could not (interrupted just as it made a file)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False, cancel_futures=True)
-    for pid in processes:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
+    for process in processes:
+        if process.pid is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(process.pid, signal.SIGTERM)
+    for process in processes:
+        process.join(_CLEAN_UP_SECONDS)
+        if process.is_alive():
+            process.kill()
     pool.shutdown(wait=True)
+    sweep(out_dir)
 
 
 def _size(package: Path) -> int:
@@ -190,6 +217,7 @@ def _convert_one(
 _worker_options = ConvertOptions()
 _worker_known: KnownPackages | None = None
 _busy = False
+_stopping = False
 
 
 def _start_worker(options: ConvertOptions) -> None:
@@ -203,7 +231,14 @@ def _start_worker(options: ConvertOptions) -> None:
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
-    if _busy:
+    """A busy worker stops converting by an exception, once (Ctrl-C reaches it, then the
+    batch's SIGTERM: the second must not break into the clean-up the first started);
+    an idle one has nothing to clean up, and ends."""
+    global _stopping
+    if not _busy:
+        os._exit(128 + signum)
+    if not _stopping:
+        _stopping = True
         raise KeyboardInterrupt
 
 
@@ -213,5 +248,9 @@ def _work(group: list[Path], out_dir: Path) -> list[BatchItem]:
     _busy = True
     try:
         return [_convert_one(p, out_dir, _worker_options, _worker_known, None) for p in group]
+    except KeyboardInterrupt:
+        # Its partial wheel is gone (the with-blocks ran); the batch is stopping, and
+        # needs no answer from a worker that may be blocked sending one.
+        os._exit(128 + signal.SIGINT)
     finally:
         _busy = False
