@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from channel import MIRROR_BROKEN, MIRROR_GOOD, build_mirror_channel, copy_channel
+from channel import MIRROR_BROKEN, MIRROR_GOOD, build_mirror_channel, copy_channel, mirror_output
 from clirun import one_line, run_cli
 from condawheel.crash import CRASH_ENV
 
@@ -27,12 +27,6 @@ def mirror_cli(
 ) -> subprocess.CompletedProcess[str]:
     cache = ("--cache-dir", str(tmp_path / "cache"))
     return run_cli(tmp_path, "mirror", channel, "-w", out, *SUBDIRS, *cache, *args, env=env)
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
 
 
 def test_a_run_and_a_second_run(channel: Path, tmp_path: Path) -> None:
@@ -67,7 +61,7 @@ def test_killed_after_a_wheel_then_run_again(channel: Path, tmp_path: Path) -> N
     again = mirror_cli(tmp_path, channel, out)
     assert again.returncode == 2
     assert again.stdout.startswith("4 new builds converted, 1 already done, 1 skipped;")
-    assert snapshot(out) == snapshot(whole)
+    assert mirror_output(out) == mirror_output(whole)
     assert not [p for p in out.rglob(".*") if p.is_file()], "no partial file is left"
 
 

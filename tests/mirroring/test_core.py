@@ -16,6 +16,7 @@ from channel import (
     MIRROR_GOOD,
     build_mirror_channel,
     copy_channel,
+    mirror_output,
     mirror_package,
 )
 from condawheel.building.recipes import index_channel
@@ -24,6 +25,7 @@ from condawheel.exceptions import BadInputError
 from condawheel.mirroring.core import MirroredBuild, MirrorOptions, MirrorResult, mirror
 from condawheel.mirroring.shard import Shard
 from condawheel.mirroring.state import STATE_DIR
+from condawheel.publishing import static_index
 from condawheel.publishing.static_index import build_index
 from servers import serve_folder
 from validator import validate_wheel
@@ -47,12 +49,6 @@ def run(
 
 def by_status(outcomes: list[MirroredBuild], status: str) -> list[str]:
     return [o.build for o in outcomes if o.status == status]
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
 
 
 def test_every_good_build_is_converted_and_the_broken_one_skipped(
@@ -87,16 +83,25 @@ def test_every_good_build_is_converted_and_the_broken_one_skipped(
         validate_wheel(wheel)
     # The index is the one `condawheel index` writes for the folder.
     assert result.index is not None and len(result.index.wheels) == 5
-    index = files(out / "simple")
+    index = mirror_output(out / "simple")
     assert build_index(out).written == ()
-    assert files(out / "simple") == index
+    assert mirror_output(out / "simple") == index
 
 
-def test_a_second_run_converts_nothing(channel: Path, tmp_path: Path) -> None:
+def test_a_second_run_converts_nothing_and_reads_no_wheel(
+    channel: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out, cache = tmp_path / "out", tmp_path / "cache"
     run(channel, out, cache)
     before = {p: p.stat().st_mtime_ns for p in out.glob("*.whl")}
+    index = mirror_output(out / "simple")
+
+    def no_reading(path: Path) -> None:
+        raise AssertionError(f"{path} was read again")
+
+    monkeypatch.setattr(static_index, "WheelInput", no_reading)
     result, outcomes = run(channel, out, cache)
+    assert mirror_output(out / "simple") == index
     assert (result.converted, result.done, result.skipped) == (0, 5, 1)
     assert by_status(outcomes, "done") == list(MIRROR_GOOD)
     assert {p: p.stat().st_mtime_ns for p in out.glob("*.whl")} == before
@@ -167,7 +172,7 @@ def test_shards_are_disjoint_and_merge_into_the_index_of_one_run(
     assert sum(len(p) for p in parts) == len(set().union(*parts)) == 6
     assert all(parts), "with these names each of the 3 shards has builds"
     build_index(merged)
-    assert files(merged) == files(tmp_path / "whole")
+    assert mirror_output(merged) == mirror_output(tmp_path / "whole")
     # The merged state is the state of one run: nothing left to convert.
     again, _ = run(channel, merged, cache)
     assert (again.converted, again.done, whole.converted) == (0, 5, 5)

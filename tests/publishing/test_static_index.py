@@ -6,6 +6,7 @@ import hashlib
 import json
 import shutil
 import zipfile
+from dataclasses import replace
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -247,3 +248,18 @@ def test_cli(dist: Path, tmp_path: Path) -> None:
     helped = run_cli(tmp_path, "index", "--help")
     assert "application/vnd.pypi.simple.v1+json" in helped.stdout
     assert "condawheel install foo --index-url" in helped.stdout
+
+
+def test_what_is_known_of_a_wheel_is_not_read_again(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    make_wheel(dist, "alpha", "1.0")
+    first = build_index(dist)
+    facts = {w.path: w for w in first.wheels}
+    pages = _tree(dist)
+    again = build_index(dist, known=facts.get)
+    assert again.written == () and _tree(dist) == pages
+    # A wheel that no longer matches what is known of it is an error, not a wrong page.
+    (dist / f"{first.wheels[0].filename}.metadata").unlink()
+    stale = {path: replace(w, metadata_sha256="0" * 64) for path, w in facts.items()}
+    with pytest.raises(BadInputError, match="changed while being indexed; index again"):
+        build_index(dist, known=stale.get)

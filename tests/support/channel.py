@@ -44,6 +44,7 @@ __all__ = [
     "create_environment",
     "failing_recipe",
     "find_package",
+    "mirror_output",
     "mirror_package",
     "offline",
     "sample_channel",
@@ -243,6 +244,17 @@ def mirror_package(name: str, version: str, content: str = "") -> CondaPackageBu
     if name == "broken":
         builder.add_symlink("share/broken/passwd", "../../../../etc/passwd")
     return builder
+
+
+def mirror_output(folder: Path) -> dict[str, bytes]:
+    """Every file a mirror wrote in ``folder`` and its bytes, but the facts it keeps
+    about each wheel for the index (``.condawheel-mirror/.wheels/``), which hold the
+    wheels' times of change and so differ between two runs that wrote the same wheels."""
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.parent.name != ".wheels"
+    }
 
 
 def build_mirror_channel(channel: Path) -> Path:

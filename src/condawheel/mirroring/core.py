@@ -35,7 +35,7 @@ from condawheel.mirroring.channel import (
     default_subdirs,
 )
 from condawheel.mirroring.shard import Shard
-from condawheel.mirroring.state import MirrorState
+from condawheel.mirroring.state import MirrorState, WheelFacts
 from condawheel.publishing.static_index import IndexResult, build_index
 from condawheel.quoting import one_line
 from condawheel.version import __version__
@@ -305,7 +305,14 @@ def _skipped(build: ChannelPackage, reason: str) -> MirroredBuild:
 
 
 def _index(out_dir: Path, base_url: str | None) -> IndexResult | None:
+    """The folder's static index, reading only the wheels that are new or changed."""
+    facts = WheelFacts(out_dir)
     try:
-        return build_index(out_dir, base_url=base_url)
+        result = build_index(out_dir, base_url=base_url, known=facts.known)
     except NothingToDoError:  # no wheel yet (an empty shard, or every build skipped)
         return None
+    missed = set(facts.missed)
+    for wheel in result.wheels:
+        if wheel.path in missed:
+            facts.remember(wheel)
+    return result

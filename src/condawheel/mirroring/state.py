@@ -24,15 +24,20 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import InvalidVersion, Version
+
 from condawheel.atomic import atomic_output
 from condawheel.conda.cache import ChannelPackage
 from condawheel.exceptions import BadInputError
 from condawheel.locks import try_lock
+from condawheel.publishing.static_index import IndexedWheel
 
 STATE_DIR = ".condawheel-mirror"
 #: The folder under STATE_DIR where wheels are made (no subdir has this name).
 STAGING = ".staging"
 LOCK = "lock"
+#: The folder under STATE_DIR of what the index needs from each wheel (`WheelFacts`).
+WHEELS = ".wheels"
 _VERSION = 1
 
 
@@ -132,3 +137,60 @@ class MirrorState:
         if root.is_dir():
             for leftover in [*root.glob("*/.*.part"), *self.staging.glob("*.whl")]:
                 leftover.unlink(missing_ok=True)
+
+
+class WheelFacts:
+    """What the static index needs from each wheel of the folder, remembered in
+    ``STATE_DIR/.wheels/<wheel>.json`` while the wheel's size and time of change stay
+    the same, so that a run re-reads only the wheels that are new or changed. What
+    `build_index` asks for and is not remembered is noted, to be remembered after."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self._root = out_dir / STATE_DIR / WHEELS
+        self.missed: list[Path] = []
+
+    def _path(self, wheel: Path) -> Path:
+        return self._root / f"{wheel.name}.json"
+
+    def known(self, wheel: Path) -> IndexedWheel | None:
+        """The facts of ``wheel``, if remembered for the file as it is now."""
+        try:
+            entry = json.loads(self._path(wheel).read_bytes())
+            stat = wheel.stat()
+            if (entry["size"], entry["mtime_ns"]) == (stat.st_size, stat.st_mtime_ns):
+                return IndexedWheel(
+                    path=wheel,
+                    project=str(entry["project"]),
+                    name=str(entry["name"]),
+                    version=Version(str(entry["version"])),
+                    sha256=str(entry["sha256"]),
+                    size=stat.st_size,
+                    metadata_sha256=str(entry["metadata_sha256"]),
+                    requires_python=_optional_str(entry["requires_python"]),
+                )
+        except (OSError, ValueError, KeyError, TypeError, InvalidVersion):
+            pass
+        self.missed.append(wheel)
+        return None
+
+    def remember(self, wheel: IndexedWheel) -> None:
+        try:
+            mtime_ns = wheel.path.stat().st_mtime_ns
+        except OSError:
+            return
+        entry = {
+            "project": wheel.project,
+            "name": wheel.name,
+            "version": str(wheel.version),
+            "sha256": wheel.sha256,
+            "size": wheel.size,
+            "mtime_ns": mtime_ns,
+            "metadata_sha256": wheel.metadata_sha256,
+            "requires_python": wheel.requires_python,
+        }
+        with atomic_output(self._path(wheel.path)) as stream:
+            stream.write(json.dumps(entry, sort_keys=True).encode() + b"\n")
+
+
+def _optional_str(value: object) -> str | None:
+    return None if value is None else str(value)

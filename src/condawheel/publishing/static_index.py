@@ -29,7 +29,7 @@ import email.parser
 import hashlib
 import html
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel.atomic import atomic_output
 from condawheel.exceptions import BadInputError, ConfigurationError, NothingToDoError
-from condawheel.wheel.reader import WheelInput
+from condawheel.wheel.reader import WheelInput, WheelName
 
 #: The folder under DIR that holds the index.
 SIMPLE_DIR = "simple"
@@ -65,8 +65,8 @@ class IndexedWheel:
     version: Version
     sha256: str
     size: int
-    #: The bytes of its `.dist-info/METADATA`, served as `<wheel>.metadata`.
-    metadata: bytes
+    #: The sha256 of its `.dist-info/METADATA`, which is served as `<wheel>.metadata`
+    #: (the bytes are read again when that file is written, rather than held).
     metadata_sha256: str
     requires_python: str | None
 
@@ -117,12 +117,7 @@ def wheel_url(filename: str, base_url: str | None) -> str:
 
 def read_wheel(path: Path) -> IndexedWheel:
     """Read what the index needs from a wheel; raises BadInputError if it is not valid."""
-    with WheelInput(path) as wheel:
-        member = f"{wheel.dist_info}/METADATA"
-        if member not in wheel.names:
-            raise BadInputError(f"{path.name}: the wheel has no {member}; build it again")
-        metadata = wheel.read(member)
-        filename = wheel.name
+    metadata, filename = _read_metadata(path)
     fields = email.parser.BytesParser().parsebytes(metadata, headersonly=True)
     name, version = fields.get("Name"), fields.get("Version")
     if not name or not version:
@@ -149,10 +144,17 @@ def read_wheel(path: Path) -> IndexedWheel:
         version=Version(filename.version),
         sha256=sha256,
         size=size,
-        metadata=metadata,
         metadata_sha256=hashlib.sha256(metadata).hexdigest(),
         requires_python=" ".join(str(requires).split()) if requires else None,
     )
+
+
+def _read_metadata(path: Path) -> tuple[bytes, WheelName]:
+    with WheelInput(path) as wheel:
+        member = f"{wheel.dist_info}/METADATA"
+        if member not in wheel.names:
+            raise BadInputError(f"{path.name}: the wheel has no {member}; build it again")
+        return wheel.read(member), wheel.name
 
 
 def find_wheels(directory: Path) -> list[Path]:
@@ -169,31 +171,58 @@ def find_wheels(directory: Path) -> list[Path]:
     return wheels
 
 
-def build_index(directory: Path, *, base_url: str | None = None) -> IndexResult:
+def build_index(
+    directory: Path,
+    *,
+    base_url: str | None = None,
+    known: Callable[[Path], IndexedWheel | None] | None = None,
+) -> IndexResult:
     """Write (or bring up to date) the simple index of the wheels in ``directory``.
 
     Every wheel is read and checked before anything is written, so an invalid wheel
-    leaves the folder as it was.
+    leaves the folder as it was. ``known`` may give what a wheel's reading would (a
+    mirror remembers it), so that only new wheels are read. Memory holds a few hundred
+    bytes per wheel: each METADATA is read again when its file is written, and only
+    when that file does not hold it already.
     """
     base = check_base_url(base_url) if base_url is not None else None
-    wheels = [read_wheel(path) for path in find_wheels(directory)]
-    projects: dict[str, tuple[IndexedWheel, ...]] = {}
-    for project in sorted({w.project for w in wheels}):
-        projects[project] = tuple(
-            sorted((w for w in wheels if w.project == project), key=lambda w: w.filename)
-        )
+    wheels = [
+        (known(path) if known else None) or read_wheel(path) for path in find_wheels(directory)
+    ]
+    grouped: dict[str, list[IndexedWheel]] = {}
+    for wheel in sorted(wheels, key=lambda w: (w.project, w.filename)):
+        grouped.setdefault(wheel.project, []).append(wheel)
+    projects = {project: tuple(listed) for project, listed in grouped.items()}
     root = directory / SIMPLE_DIR
-    files: dict[Path, bytes] = {}
-    for wheel in wheels:
-        files[directory / f"{wheel.filename}{METADATA_SUFFIX}"] = wheel.metadata
+    keep: set[Path] = set()
+    written = [path for wheel in wheels if (path := _write_metadata(directory, wheel, keep))]
+    # Each page is written as it is made, so that only one is held at a time.
     for project, listed in projects.items():
-        files[root / project / "index.html"] = project_html(listed, base).encode()
-        files[root / project / "index.json"] = project_json(listed, base).encode()
-    files[root / "index.html"] = root_html(projects).encode()
-    files[root / "index.json"] = root_json(projects).encode()
-    written = [path for path, data in files.items() if write_if_changed(path, data)]
-    removed = _remove_stale(directory, root, set(files))
+        written += _write_page(root / project / "index.html", project_html(listed, base), keep)
+        written += _write_page(root / project / "index.json", project_json(listed, base), keep)
+    written += _write_page(root / "index.html", root_html(projects), keep)
+    written += _write_page(root / "index.json", root_json(projects), keep)
+    removed = _remove_stale(directory, root, keep)
     return IndexResult(root=root, projects=projects, written=tuple(written), removed=removed)
+
+
+def _write_page(path: Path, page: str, keep: set[Path]) -> list[Path]:
+    keep.add(path)
+    return [path] if write_if_changed(path, page.encode()) else []
+
+
+def _write_metadata(directory: Path, wheel: IndexedWheel, keep: set[Path]) -> Path | None:
+    """``<wheel>.metadata``, written unless it holds the wheel's METADATA already;
+    the path when it was written."""
+    path = directory / f"{wheel.filename}{METADATA_SUFFIX}"
+    keep.add(path)
+    with contextlib.suppress(OSError):
+        if hashlib.sha256(path.read_bytes()).hexdigest() == wheel.metadata_sha256:
+            return None
+    metadata, _ = _read_metadata(wheel.path)
+    if hashlib.sha256(metadata).hexdigest() != wheel.metadata_sha256:
+        raise BadInputError(f"{wheel.filename}: it changed while being indexed; index again")
+    return path if write_if_changed(path, metadata) else None
 
 
 # -- pages ---------------------------------------------------------------------
