@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from condawheel.cli import output
-from condawheel.cli.options import add_naming_flags, convert_options, output_dir
+from condawheel.cli.options import add_naming_flags, convert_options, output_dir, process_count
 
 if TYPE_CHECKING:  # imported when the command runs, not for --help
     from condawheel.mirroring.core import MirroredBuild, MirrorResult
@@ -76,7 +76,7 @@ def configure_parser(commands: Any) -> None:
     parser.add_argument(
         "-j",
         "--jobs",
-        type=_jobs,
+        type=process_count,
         metavar="N",
         help="convert N builds at once, each in its own process (default: one per core); "
         "the wheels are the same bytes whatever N is",
@@ -150,12 +150,6 @@ def execute(args: argparse.Namespace) -> int:
     else:
         output.line(summary(result))
     return 2 if result.skipped else 0
-
-
-def _jobs(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
-    return int(text)
 
 
 def _report(outcome: MirroredBuild, *, as_json: bool) -> None:
