@@ -237,3 +237,18 @@ def test_a_build_without_sha256_is_skipped(channel: Path, tmp_path: Path) -> Non
     skipped = [o for o in outcomes if o.status == "skipped" and o.build != MIRROR_BROKEN]
     assert len(skipped) == 1 and "gives no sha256" in (skipped[0].reason or "")
     assert result.skipped == 2
+
+
+def test_the_default_subdirs_may_be_missing_a_given_one_may_not(
+    channel: Path, tmp_path: Path
+) -> None:
+    noarch_only = tmp_path / "noarch-only"
+    shutil.copytree(channel / "noarch", noarch_only / "noarch")
+    options = MirrorOptions(cache_dir=tmp_path / "cache")  # this machine's subdir, and noarch
+    result = mirror(str(noarch_only), tmp_path / "out", options)
+    assert (result.converted, result.skipped) == (3, 0)
+    with pytest.raises(BadInputError) as caught:
+        run(noarch_only, tmp_path / "out", tmp_path / "cache")
+    assert str(caught.value).startswith(
+        f"cannot read {noarch_only.as_uri()}/linux-64/repodata.json: repodata not found"
+    )
