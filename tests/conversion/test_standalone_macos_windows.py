@@ -54,6 +54,7 @@ def _sources(build: Path, chain: CrossChain, subdir: str, site: str, ext: str) -
         "wheel": wheel,
         "dep": chain.dep,
         "mid": chain.mid,
+        "wheel_ext": chain.ext,
     }
 
 
@@ -236,3 +237,36 @@ def _run_plain(wheel: Path, channel: Path, out: Path) -> dict[str, bytes]:
     (repaired,) = out.glob("*.whl")
     with zipfile.ZipFile(repaired) as archive:
         return {n: archive.read(n) for n in archive.namelist()}
+
+
+@pytest.mark.parametrize("command", ["convert", "repair"])
+def test_windows_namespace_package_gets_the_block(
+    windows: dict[str, Path], tmp_path: Path, command: str
+) -> None:
+    """``ns`` has no ``__init__.py``: its sub-package ``ns/chain`` carries the block."""
+    ext = windows["wheel_ext"].read_bytes()
+    init, pyd = "ns/chain/__init__.py", "ns/chain/_ext.cp312-win_amd64.pyd"
+    sources = {
+        "channel": windows["channel"],
+        "package": CondaPackageBuilder(
+            name="ns-chain", version="1.0", subdir="win-64", depends=["mid >=1"]
+        )
+        .add_file(f"Lib/site-packages/{init}", INIT)
+        .add_file(f"Lib/site-packages/{pyd}", ext)
+        .build(tmp_path / "pkgs"),
+        "wheel": make_wheel(
+            tmp_path / "wheels",
+            "ns_chain",
+            "1.0",
+            tag="cp312-cp312-win_amd64",
+            files={init: INIT, pyd: ext},
+        ),
+        "dep": windows["dep"],
+        "mid": windows["mid"],
+    }
+    files = _standalone(sources, command, tmp_path / "dist")
+
+    assert sum(name.startswith("ns_chain.libs/") for name in files) == 2
+    block = files[init].decode()
+    assert "os.pardir, os.pardir, 'ns_chain.libs')" in block
+    assert block.endswith(INIT.split("\n", 1)[1])

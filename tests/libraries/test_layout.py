@@ -17,8 +17,13 @@ def test_top_level_packages() -> None:
         "my_dist-1.0.data/purelib/third/__init__.py",
         "my_dist-1.0.dist-info/METADATA",
         "not-a-name/__init__.py",
+        # a namespace package: its sub-packages are the outermost ones
+        "ns/a/__init__.py",
+        "ns/a/inner/__init__.py",
+        "ns/b/__init__.py",
+        "ns/data.txt",
     ]
-    assert top_level_packages(members) == ("other", "pkg", "third")
+    assert top_level_packages(members) == ("ns/a", "ns/b", "other", "pkg", "third")
 
 
 def test_unknown_platform() -> None:

@@ -219,3 +219,13 @@ def test_the_patch_adds_the_folder_when_run(
     assert Path(added[0]).samefile(site / "my_dist.libs")
     assert namespace["VALUE"] == 1 and namespace["__doc__"] == "Doc."
     assert "_condawheel_dll_directory" not in namespace
+
+
+def test_namespace_sub_packages_get_the_block() -> None:
+    layout = layout_for("win", packages=["ns/sub", "pkg"])
+    patched = layout.rewrite("ns/sub/__init__.py", INIT, "my_dist.libs")
+    assert patched is not None
+    assert b"(os.path.abspath(__file__)), os.pardir, os.pardir, 'my_dist.libs')" in patched
+    assert layout.rewrite("my_dist-1.0.data/purelib/pkg/__init__.py", INIT, "d.libs") is not None
+    for other in ("ns/__init__.py", "ns/other/__init__.py", "ns/sub/inner/__init__.py", "ns/sub"):
+        assert layout.rewrite(other, INIT, "my_dist.libs") is None

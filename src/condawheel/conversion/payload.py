@@ -91,7 +91,8 @@ class Payload:
         )
 
 
-_TOP_LEVEL_INIT = re.compile(r"^[^/.]+/__init__\.py$")
+# A namespace package's sub-packages are the outermost packages that can carry the block.
+_PACKAGE_INIT = re.compile(r"^(?:[^/.]+/)+__init__\.py$")
 
 
 class PayloadWriter:
@@ -100,7 +101,7 @@ class PayloadWriter:
     def __init__(
         self, plan: Plan, sink: Sink, held: HeldBinaries, *, hold_inits: bool = False
     ) -> None:
-        """``hold_inits``: hold the top-level packages' ``__init__.py`` with the binaries,
+        """``hold_inits``: hold the packages' ``__init__.py`` with the binaries,
         for a standalone Windows wheel's loader patch."""
         self.plan = plan
         self._hold_inits = hold_inits
@@ -218,7 +219,7 @@ class PayloadWriter:
             return
         arcname = self.arcname(destination)
         executable = bool(member.mode & 0o111)
-        if self._hold_inits and _TOP_LEVEL_INIT.match(arcname):
+        if self._hold_inits and _PACKAGE_INIT.match(arcname):
             _, sha256, size = self._held.hold(
                 arcname, Prefixed(head, member.stream), executable=executable
             )

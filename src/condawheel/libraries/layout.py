@@ -55,9 +55,9 @@ class BundleLayout(Protocol):
 def layout_for(platform: str, *, packages: Iterable[str] = ()) -> BundleLayout:
     """The layout of ``platform`` (``"linux"``, ``"osx"`` or ``"win"``).
 
-    ``packages`` are the wheel's top-level import packages (:func:`top_level_packages`):
+    ``packages`` are the wheel's outermost import packages (:func:`top_level_packages`):
     on macOS the copies go inside the package when there is exactly one, as delocate
-    puts them.
+    puts them; on Windows each package's ``__init__.py`` learns where the DLLs are.
     """
     factory = _LAYOUTS.get(platform)
     if factory is None:
@@ -81,7 +81,7 @@ def _macos(packages: tuple[str, ...]) -> BundleLayout:
 def _windows(packages: tuple[str, ...]) -> BundleLayout:
     from condawheel.libraries.windows_layout import WindowsLayout
 
-    return WindowsLayout()
+    return WindowsLayout(packages=packages)
 
 
 # Imported on use: a conversion needs the layout of one platform only.
@@ -95,11 +95,17 @@ _DATA_LIBS = re.compile(r"^[^/]+\.data/(?:purelib|platlib)/")
 
 
 def top_level_packages(members: Iterable[str]) -> tuple[str, ...]:
-    """The import packages at the top of a wheel (a folder with an ``__init__.py``,
-    also under ``{dist}.data/purelib`` or ``platlib``), sorted."""
-    found = set()
+    """The outermost import packages of a wheel, sorted: each folder with an
+    ``__init__.py`` (also under ``{dist}.data/purelib`` or ``platlib``) none of whose
+    parents has one, so ``ns/sub`` for a package inside the namespace package ``ns``."""
+    packages = set()
     for member in members:
-        parts = _DATA_LIBS.sub("", member).split("/")
-        if len(parts) == 2 and parts[1] == "__init__.py" and parts[0].isidentifier():
-            found.add(parts[0])
-    return tuple(sorted(found))
+        folder, _, base = _DATA_LIBS.sub("", member).rpartition("/")
+        if base == "__init__.py" and folder and all(p.isidentifier() for p in folder.split("/")):
+            packages.add(folder)
+    return tuple(sorted(p for p in packages if not _inside(p, packages)))
+
+
+def _inside(folder: str, packages: set[str]) -> bool:
+    parts = folder.split("/")
+    return any("/".join(parts[:end]) in packages for end in range(1, len(parts)))

@@ -42,7 +42,11 @@ _TOP_LEVEL_INIT = re.compile(r"^(?:[^/]+\.data/(?:purelib|platlib)/)?[^/.]+/__in
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WindowsLayout:
-    """Where a Windows wheel's bundled DLLs go, and how they are found."""
+    """Where a Windows wheel's bundled DLLs go, and how they are found. ``packages``
+    are the wheel's outermost packages (a namespace package's sub-packages among
+    them), whose ``__init__.py`` get the block; without them, the top-level ones'."""
+
+    packages: tuple[str, ...] = ()
 
     @property
     def platform(self) -> str:
@@ -69,7 +73,11 @@ class WindowsLayout:
         wheel_path(copy)  # a DLL's name is its file name: nothing to edit
 
     def rewrite(self, member: str, data: bytes, folder: str) -> bytes | None:
-        if not _TOP_LEVEL_INIT.match(member):
+        folder_of, _, base = _installed(member).rpartition("/")
+        if self.packages:
+            if base != "__init__.py" or folder_of not in self.packages:
+                return None
+        elif not _TOP_LEVEL_INIT.match(member):
             return None
         patched = loader_patch(member, data, wheel_path(folder))
         return None if patched == data else patched
