@@ -7,10 +7,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from builders import CondaPackageBuilder
 from channel import (
     MIRROR_BROKEN,
     MIRROR_GOOD,
@@ -252,3 +254,30 @@ def test_the_default_subdirs_may_be_missing_a_given_one_may_not(
     assert str(caught.value).startswith(
         f"cannot read {noarch_only.as_uri()}/linux-64/repodata.json: repodata not found"
     )
+
+
+def test_two_builds_that_give_one_wheel(channel: Path, tmp_path: Path) -> None:
+    """Two conda packages with one PyPI name and the same version and build string: the
+    first (in the channel's order) keeps the wheel, on every run; the other is skipped."""
+    channel = copy_channel(channel, tmp_path / "channel")
+    twin = CondaPackageBuilder(name="alpha", version="1.0", build="pyh0_0", noarch="python")
+    twin.add_file("site-packages/alpha/__init__.py", "TWIN = True\n").add_dist_info("alpha", "1.0")
+    twin.build(channel / "noarch")
+    index_channel(channel)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    for converted in (5, 0):
+        result, outcomes = run(channel, out, cache)
+        reasons = {o.build: o.reason or "" for o in outcomes if o.status == "skipped"}
+        assert set(reasons) == {MIRROR_BROKEN, "noarch/py-alpha-1.0-pyh0_0.conda"}
+        assert reasons["noarch/py-alpha-1.0-pyh0_0.conda"].startswith(
+            "it gives the wheel alpha-1.0-0_pyh0_0-py3-none-any.whl, which "
+            "noarch/alpha-1.0-pyh0_0.conda gave first"
+        )
+        assert result.converted == converted
+        wheel = out / "alpha-1.0-0_pyh0_0-py3-none-any.whl"
+        assert validate_wheel(wheel).files and b"TWIN" in _member(wheel, "alpha/__init__.py")
+
+
+def _member(wheel: Path, name: str) -> bytes:
+    with zipfile.ZipFile(wheel) as archive:
+        return archive.read(name)

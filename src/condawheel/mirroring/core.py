@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from itertools import chain, islice
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from condawheel.conda.cache import ArchiveCache, ChannelPackage, Solution
 from condawheel.conda.fetch import channel_url
@@ -40,6 +40,9 @@ from condawheel.publishing.static_index import IndexResult, build_index
 from condawheel.quoting import one_line
 from condawheel.version import __version__
 from condawheel.wheel.writer import ensure_output_dir
+
+if TYPE_CHECKING:
+    from condawheel.conversion.batch import BatchItem
 
 log = logging.getLogger(__name__)
 
@@ -186,25 +189,37 @@ class _Run:
         for item in batch:
             yield from self._ready()
             build, _ = self._queue.popleft()
-            if item.result is None:
-                reason = one_line(str(item.error))
-                if isinstance(item.error, BadInputError):  # the build's fault: not retried
-                    self.state.record_failure(build, reason)
-                yield _skipped(build, reason)
-                continue
-            wheel = self.out_dir / item.result.wheel.name
-            item.result.wheel.replace(wheel)
-            crash_point("mirror-wheel")  # the test hook: killed between wheel and record
-            self.state.record(build, wheel)
-            yield MirroredBuild(
-                build=build_key(build),
-                url=build.url,
-                sha256=build.sha256,
-                status="converted",
-                wheel=wheel,
-                warnings=tuple(item.result.warnings),
-            )
+            yield self._finish(build, item)
         yield from self._ready()
+
+    def _finish(self, build: ChannelPackage, item: BatchItem) -> MirroredBuild:
+        """The wheel of ``build`` renamed into OUT and written down, or why not."""
+        if item.result is None:
+            reason = one_line(str(item.error))
+            if isinstance(item.error, BadInputError):  # the build's fault: not retried
+                self.state.record_failure(build, reason)
+            return _skipped(build, reason)
+        wheel = self.out_dir / item.result.wheel.name
+        owner = self.state.owner(wheel.name)
+        if owner not in (None, build_key(build)):
+            item.result.wheel.unlink()
+            reason = (
+                f"it gives the wheel {wheel.name}, which {owner} gave first; tell them "
+                "apart with --name-map, or leave one out of the channel"
+            )
+            self.state.record_failure(build, reason)
+            return _skipped(build, reason)
+        item.result.wheel.replace(wheel)
+        crash_point("mirror-wheel")  # the test hook: killed between wheel and record
+        self.state.record(build, wheel)
+        return MirroredBuild(
+            build=build_key(build),
+            url=build.url,
+            sha256=build.sha256,
+            status="converted",
+            wheel=wheel,
+            warnings=tuple(item.result.warnings),
+        )
 
     def _ready(self) -> Iterator[MirroredBuild]:
         """The outcomes at the head of the queue, up to the next build being converted."""

@@ -38,6 +38,8 @@ STAGING = ".staging"
 LOCK = "lock"
 #: The folder under STATE_DIR of what the index needs from each wheel (`WheelFacts`).
 WHEELS = ".wheels"
+#: The folder under STATE_DIR that names the build each wheel came from.
+CLAIMS = ".claims"
 _VERSION = 1
 
 
@@ -88,7 +90,28 @@ class MirrorState:
 
     def record(self, build: ChannelPackage, wheel: Path) -> None:
         """Write down that ``build`` gave ``wheel`` (a file in the output folder)."""
+        with atomic_output(self.out_dir / STATE_DIR / CLAIMS / wheel.name) as stream:
+            stream.write(f"{build.subdir}/{build.file_name}\n".encode())
         self._write(build, {"wheel": wheel.name, "size": wheel.stat().st_size})
+
+    def owner(self, wheel_name: str) -> str | None:
+        """The build (``subdir/file name``) that the wheel named ``wheel_name`` in the
+        output folder came from, while that build counts as done."""
+        try:
+            key = (self.out_dir / STATE_DIR / CLAIMS / wheel_name).read_text().strip()
+            entry = json.loads((self.out_dir / STATE_DIR / f"{key}.json").read_bytes())
+            size = (self.out_dir / wheel_name).stat().st_size
+        except (OSError, ValueError):
+            return None
+        if (
+            isinstance(entry, dict)
+            and entry.get("build") == key
+            and entry.get("settings") == self.settings
+            and entry.get("wheel") == wheel_name
+            and entry.get("size") == size
+        ):
+            return key
+        return None
 
     def record_failure(self, build: ChannelPackage, reason: str) -> None:
         """Write down that ``build`` cannot be converted (with these settings), and why."""
