@@ -27,6 +27,8 @@ FOO = (
 SECTIONS = "".join(
     f'__attribute__((section(".d{i}"))) __declspec(dllexport) int v{i} = {i};\n' for i in range(11)
 )
+# WIN_CERT_REVISION_2_0, WIN_CERT_TYPE_PKCS_SIGNED_DATA, and stand-in PKCS#7 bytes
+CERTIFICATE = (8 + 56).to_bytes(4, "little") + b"\x00\x02\x02\x00" + b"PKCS7!" * 9 + b"\0\0"
 LONG_BAR = "bar-" + "0123456789abcdef" * 2 + ".dll"
 LONG_BAZ = "baz-" + "fedcba9876543210" * 2 + ".dll"
 
@@ -48,6 +50,15 @@ def dlls(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     pe.OPTIONAL_HEADER.CheckSum = pe.generate_checksum()
     built["signed"] = tmp / "signed.dll"
     built["signed"].write_bytes(pe.write() + b"OVERLAY!" * 64)
+    pe.close()
+    # A certificate table where signtool puts one: after the sections, its directory
+    # entry holding a file offset.
+    pe = pefile.PE(str(built["crowded"]))
+    data = pe.write()
+    security = pe.OPTIONAL_HEADER.DATA_DIRECTORY[4]
+    security.VirtualAddress, security.Size = len(data), len(CERTIFICATE)
+    built["crowded-signed"] = tmp / "crowded-signed.dll"
+    built["crowded-signed"].write_bytes(bytes(pe.write()[: len(data)]) + CERTIFICATE)
     pe.close()
     return built
 
@@ -120,8 +131,9 @@ def test_checksum_renewed_and_appended_data_kept(dlls: dict[str, Path]) -> None:
     pe.close()
 
 
-def test_headers_grow_when_full(dlls: dict[str, Path]) -> None:
-    data = dlls["crowded"].read_bytes()
+@pytest.mark.parametrize("name", ["crowded", "crowded-signed"])
+def test_headers_grow_when_full(dlls: dict[str, Path], name: str) -> None:
+    data = dlls[name].read_bytes()
     original = _sections(data)
     pe = pefile.PE(data=data, fast_load=True)
     headers, table_end = pe.OPTIONAL_HEADER.SizeOfHeaders, pe.sections[-1].get_file_offset() + 40
@@ -148,6 +160,12 @@ def test_headers_grow_when_full(dlls: dict[str, Path]) -> None:
     pe.close()
     assert _imports(data) == ([names[-1]], ["baz.dll"])
     assert _lief_imports(data)[0] == [(names[-1], ["bar"])]
+    if name == "crowded-signed":  # the certificate table moved with the file's data
+        pe = pefile.PE(data=data, fast_load=True)
+        security = pe.OPTIONAL_HEADER.DATA_DIRECTORY[4]
+        at, size = security.VirtualAddress, security.Size
+        pe.close()
+        assert data[at : at + size] == CERTIFICATE
 
 
 def test_apply_edits_renames_to_longer_names(dlls: dict[str, Path], tmp_path: Path) -> None:
