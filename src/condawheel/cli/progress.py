@@ -85,5 +85,7 @@ def count_display(label: str, *, enabled: bool) -> Iterator[Counter]:
         TimeRemainingColumn(),
         TextColumn("{task.fields[item]}"),
     )
-    with Progress(*columns, transient=True, console=Console(stderr=True)) as progress:
+    # Soft wrap: a line printed meanwhile (an error) stays one line, as without a display.
+    console = Console(stderr=True, soft_wrap=True)
+    with Progress(*columns, transient=True, console=console) as progress:
         yield Counter(progress, progress.add_task(label, total=None, item=""))
