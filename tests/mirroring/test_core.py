@@ -265,7 +265,7 @@ def test_two_builds_that_give_one_wheel(channel: Path, tmp_path: Path) -> None:
     twin.build(channel / "noarch")
     index_channel(channel)
     out, cache = tmp_path / "out", tmp_path / "cache"
-    for converted in (5, 0):
+    for converted in (5, 0):  # the twin is tried again, in case alpha left the channel
         result, outcomes = run(channel, out, cache)
         reasons = {o.build: o.reason or "" for o in outcomes if o.status == "skipped"}
         assert set(reasons) == {MIRROR_BROKEN, "noarch/py-alpha-1.0-pyh0_0.conda"}
@@ -281,3 +281,21 @@ def test_two_builds_that_give_one_wheel(channel: Path, tmp_path: Path) -> None:
 def _member(wheel: Path, name: str) -> bytes:
     with zipfile.ZipFile(wheel) as archive:
         return archive.read(name)
+
+
+def test_a_conda_file_added_beside_a_tar_bz2_takes_its_wheel_over(
+    channel: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(channel, tmp_path / "channel")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    _, first = run(channel, out, cache)
+    (wheel,) = [o.wheel for o in first if o.build == "linux-64/libgamma-1.1-h0_0.tar.bz2"]
+    assert wheel is not None
+    before = wheel.read_bytes()
+    mirror_package("libgamma", "1.1").build(channel / "linux-64", "conda")
+    index_channel(channel)
+    result, outcomes = run(channel, out, cache)
+    assert (result.converted, result.done) == (1, 4)
+    assert by_status(outcomes, "converted") == ["linux-64/libgamma-1.1-h0_0.conda"]
+    assert by_status(outcomes, "skipped") == [MIRROR_BROKEN]
+    assert wheel.read_bytes() == before  # either format gives the same wheel

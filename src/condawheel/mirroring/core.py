@@ -201,14 +201,16 @@ class _Run:
             return _skipped(build, reason)
         wheel = self.out_dir / item.result.wheel.name
         owner = self.state.owner(wheel.name)
-        if owner not in (None, build_key(build)):
+        # The same build in the other format (a .conda added beside a .tar.bz2) takes
+        # the wheel over; another build does not, and is tried again on the next run,
+        # in case the one that holds the wheel has left the channel.
+        if owner is not None and _stem(owner) != _stem(build_key(build)):
             item.result.wheel.unlink()
-            reason = (
+            return _skipped(
+                build,
                 f"it gives the wheel {wheel.name}, which {owner} gave first; tell them "
-                "apart with --name-map, or leave one out of the channel"
+                "apart with --name-map, or leave one out of the channel",
             )
-            self.state.record_failure(build, reason)
-            return _skipped(build, reason)
         item.result.wheel.replace(wheel)
         crash_point("mirror-wheel")  # the test hook: killed between wheel and record
         self.state.record(build, wheel)
@@ -311,6 +313,10 @@ def _download(
         except BadInputError as exc:
             found[build] = one_line(str(exc))
     return found
+
+
+def _stem(key: str) -> str:
+    return key.removesuffix(".conda").removesuffix(".tar.bz2")
 
 
 def _skipped(build: ChannelPackage, reason: str) -> MirroredBuild:
