@@ -18,6 +18,7 @@ import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
+import pefile
 import pytest
 
 from builders import CondaPackageBuilder
@@ -164,7 +165,13 @@ def delvewheel_patched(init: bytes, tmp: Path, *, load_order: bool) -> bytes:
 
     With ``load_order``, delvewheel's template for wheels that may run on Python
     < 3.10, which reads ``.load-order-fastfoo-1.0``; else the 3.10+ template."""
-    wheel_repair = pytest.importorskip("delvewheel._wheel_repair")
+    # Importing delvewheel sets pefile.fast_load for the whole process, which would
+    # leave the import directories of every later test's pefile.PE() unparsed.
+    fast_load = pefile.fast_load
+    try:
+        wheel_repair = pytest.importorskip("delvewheel._wheel_repair")
+    finally:
+        pefile.fast_load = fast_load
     repairer = object.__new__(wheel_repair.WheelRepair)
     repairer._extract_dir = str(tmp)
     repairer._min_supported_python = None if load_order else (3, 12)
