@@ -45,7 +45,8 @@ def test_a_run_and_a_second_run(channel: Path, tmp_path: Path) -> None:
     assert [(line["build"], line["status"]) for line in lines[:-1]] == sorted(
         [(MIRROR_BROKEN, "skipped"), *((build, "done") for build in MIRROR_GOOD)]
     )
-    assert lines[-1]["summary"] == {"converted": 0, "done": 5, "skipped": 1, "other_shards": 0}
+    summary = {"converted": 0, "done": 5, "skipped": 1, "pruned": 0, "other_shards": 0}
+    assert lines[-1]["summary"] == summary
     assert second.stderr == ""
 
 

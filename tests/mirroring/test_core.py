@@ -31,6 +31,7 @@ from condawheel.publishing import static_index
 from condawheel.publishing.static_index import build_index
 from servers import serve_folder
 from validator import validate_wheel
+from wheelmaker import make_wheel
 
 SUBDIRS = ("linux-64", "noarch")
 
@@ -299,3 +300,28 @@ def test_a_conda_file_added_beside_a_tar_bz2_takes_its_wheel_over(
     assert by_status(outcomes, "converted") == ["linux-64/libgamma-1.1-h0_0.conda"]
     assert by_status(outcomes, "skipped") == [MIRROR_BROKEN]
     assert wheel.read_bytes() == before  # either format gives the same wheel
+
+
+def test_prune_removes_what_came_from_builds_the_channel_dropped(
+    channel: Path, tmp_path: Path
+) -> None:
+    channel = copy_channel(channel, tmp_path / "channel")
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    run(channel, out, cache)
+    foreign = make_wheel(out, "someone_else", "1.0")
+    (channel / "noarch" / "data-beta-1.0-0.conda").unlink()
+    index_channel(channel)
+    dropped = out / "data_beta-1.0-0_0-py3-none-conda_noarch.whl"
+    kept, _ = run(channel, out, cache)
+    assert (kept.done, kept.pruned) == (4, 0) and dropped.is_file()
+    result, outcomes = run(channel, out, cache, prune=True)
+    assert [(o.build, o.wheel) for o in outcomes if o.status == "pruned"] == [
+        ("noarch/data-beta-1.0-0.conda", dropped)
+    ]
+    assert (result.done, result.pruned) == (4, 1)
+    assert not dropped.exists() and not Path(f"{dropped}.metadata").exists()
+    assert not (out / STATE_DIR / "noarch" / "data-beta-1.0-0.conda.json").exists()
+    assert not (out / "simple" / "data-beta").exists()
+    assert foreign.is_file()  # never written by the mirror: never removed by it
+    again, _ = run(channel, out, cache, prune=True)
+    assert again.pruned == 0

@@ -39,12 +39,16 @@ grows). Run N workers, copy their OUT folders into one, and run `condawheel inde
 it: the index is the one a single run would write. See the README for a GitHub Actions
 matrix that does this.
 
+--prune removes the wheels of builds the channel no longer lists (a build marked
+broken, an old one cleaned up): only wheels this mirror wrote, and their index entries.
+
 One mirror at a time writes in an OUT folder: a second one stops at once.
 
 examples:
   condawheel mirror conda-forge --subdir noarch -w wheels/
   condawheel mirror https://repo.example.org/channel -w wheels/ --subdir linux-64 --subdir noarch
   condawheel mirror file://$PWD/channel -w wheels/ --json -j 4
+  condawheel mirror conda-forge --subdir noarch -w wheels/ --prune
   condawheel mirror conda-forge --subdir noarch -w part-2/ --shard 2/8
   condawheel index wheels/                     # after copying part-*/ into wheels/
 """
@@ -94,6 +98,12 @@ def configure_parser(commands: Any) -> None:
         "skip it, go on, and exit 2 at the end)",
     )
     parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="remove the wheels of builds the channel no longer has (only wheels this "
+        "mirror wrote)",
+    )
+    parser.add_argument(
         "--base-url",
         metavar="URL",
         help="where the wheels will be served from, for the index's links (default: "
@@ -132,6 +142,7 @@ def execute(args: argparse.Namespace) -> int:
         subdirs=tuple(args.subdirs or ()),
         shard=shard,
         strict=args.stop_at_skip,
+        prune=args.prune,
         cache_dir=args.cache_dir,
         base_url=args.base_url,
         convert=convert_options(args),
@@ -165,6 +176,8 @@ def summary(result: MirrorResult) -> str:
         f"{result.converted} new build{'s' if result.converted != 1 else ''} converted, "
         f"{result.done} already done, {result.skipped} skipped"
     )
+    if result.pruned:
+        counts += f", {result.pruned} pruned"
     if result.other_shards:
         counts += f" ({result.other_shards} left to other shards)"
     if result.index is None:
@@ -190,6 +203,7 @@ def result_json(result: MirrorResult) -> dict[str, Any]:
             "converted": result.converted,
             "done": result.done,
             "skipped": result.skipped,
+            "pruned": result.pruned,
             "other_shards": result.other_shards,
         },
         "wheel_dir": str(result.out_dir),

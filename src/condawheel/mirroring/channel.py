@@ -92,6 +92,19 @@ class ChannelIndex:
     def subdirs(self) -> tuple[str, ...]:
         return tuple(subdir for subdir, _ in self._indexes)
 
+    def file_names(self, subdir: str, name: str) -> set[str]:
+        """The file names the channel lists for package ``name`` in ``subdir`` (as
+        `builds` gives them; an invalid name has none)."""
+        for mine, sparse in self._indexes:
+            if mine == subdir:
+                try:
+                    return {
+                        str(r.file_name) for r in sparse.load_records(PackageName(name), _FORMATS)
+                    }
+                except (OSError, ValueError, InvalidPackageNameError, InvalidVersionError):
+                    return set()
+        return set()
+
     def builds(self) -> Iterator[ChannelPackage]:
         """Every build, by subdir, package name and file name; raises BadInputError at
         the first record that is not valid."""

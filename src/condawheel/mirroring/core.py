@@ -34,6 +34,7 @@ from condawheel.mirroring.channel import (
     check_subdirs,
     default_subdirs,
 )
+from condawheel.mirroring.prune import prune
 from condawheel.mirroring.shard import Shard
 from condawheel.mirroring.state import MirrorState, WheelFacts
 from condawheel.publishing.static_index import IndexResult, build_index
@@ -49,7 +50,7 @@ log = logging.getLogger(__name__)
 #: Builds downloaded together (the cache downloads them concurrently) before converting.
 _BATCH = 8
 
-Status = Literal["converted", "done", "skipped"]
+Status = Literal["converted", "done", "skipped", "pruned"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +63,8 @@ class MirrorOptions:
     shard: Shard | None = None
     #: Stop at the first build that cannot be converted, instead of skipping it.
     strict: bool = False
+    #: Remove what was converted from builds the channel no longer has.
+    prune: bool = False
     #: Where downloads and channel indexes are kept; None: the default cache.
     cache_dir: Path | None = None
     #: Where the index links to the wheels (as `condawheel index --base-url`).
@@ -97,6 +100,8 @@ class MirrorResult:
     converted: int
     done: int
     skipped: int
+    #: Builds the channel no longer has, whose wheels were removed (with ``prune``).
+    pruned: int
     #: Builds of the channel left to other shards.
     other_shards: int
     #: None when the folder holds no wheel to index.
@@ -136,7 +141,9 @@ def mirror(
         every = sum(1 for _ in index.builds()) if options.shard else total
         if on_start is not None:
             on_start(total)
-        for outcome in run.outcomes(_in_shard(index.builds(), options.shard), options.jobs):
+        builds = _in_shard(index.builds(), options.shard)
+        pruned = _pruned(index, run.state) if options.prune else iter(())
+        for outcome in chain(run.outcomes(builds, options.jobs), pruned):
             run.counts[outcome.status] += 1
             if on_build is not None:
                 on_build(outcome)
@@ -151,6 +158,7 @@ def mirror(
         converted=run.counts["converted"],
         done=run.counts["done"],
         skipped=run.counts["skipped"],
+        pruned=run.counts["pruned"],
         other_shards=every - total,
         index=indexed,
     )
@@ -168,7 +176,7 @@ class _Run:
     def __init__(self, out_dir: Path, cache: ArchiveCache, options: ConvertOptions) -> None:
         self.out_dir, self.cache, self.options = out_dir, cache, options
         self.state = MirrorState(out_dir, _settings(options))
-        self.counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0}
+        self.counts: dict[Status, int] = {"converted": 0, "done": 0, "skipped": 0, "pruned": 0}
         self._queue: deque[tuple[ChannelPackage, MirroredBuild | None]] = deque()
 
     def outcomes(
@@ -313,6 +321,11 @@ def _download(
         except BadInputError as exc:
             found[build] = one_line(str(exc))
     return found
+
+
+def _pruned(index: ChannelIndex, state: MirrorState) -> Iterator[MirroredBuild]:
+    for key, wheel in prune(index, state):
+        yield MirroredBuild(build=key, url="", sha256=None, status="pruned", wheel=wheel)
 
 
 def _stem(key: str) -> str:

@@ -17,6 +17,7 @@ between leaves a wheel that the next run converts again, to the same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -93,6 +94,40 @@ class MirrorState:
         with atomic_output(self.out_dir / STATE_DIR / CLAIMS / wheel.name) as stream:
             stream.write(f"{build.subdir}/{build.file_name}\n".encode())
         self._write(build, {"wheel": wheel.name, "size": wheel.stat().st_size})
+
+    def recorded(self, subdir: str) -> list[str]:
+        """The file names of the builds of ``subdir`` that have a state file."""
+        try:
+            found = list((self.out_dir / STATE_DIR / subdir).iterdir())
+        except OSError:
+            return []
+        return [
+            p.name.removesuffix(".json")
+            for p in found
+            if p.name.endswith(".json") and not p.name.startswith(".")
+        ]
+
+    def forget(self, subdir: str, file_name: str) -> Path | None:
+        """Remove the state of a build, and its wheel while the wheel is still the one it
+        gave; the wheel removed, if any. The wheel goes first: a run killed in between
+        leaves a state that the next pruning finishes."""
+        key = f"{subdir}/{file_name}"
+        path = self.out_dir / STATE_DIR / subdir / f"{file_name}.json"
+        removed = None
+        try:
+            entry = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            entry = None
+        wheel_name = entry.get("wheel") if isinstance(entry, dict) else None
+        if isinstance(wheel_name, str) and "/" not in wheel_name and wheel_name.endswith(".whl"):
+            claim = self.out_dir / STATE_DIR / CLAIMS / wheel_name
+            with contextlib.suppress(OSError):
+                if claim.read_text().strip() == key:
+                    removed = self.out_dir / wheel_name
+                    removed.unlink(missing_ok=True)
+                    claim.unlink()
+        path.unlink(missing_ok=True)
+        return removed
 
     def owner(self, wheel_name: str) -> str | None:
         """The build (``subdir/file name``) that the wheel named ``wheel_name`` in the
