@@ -24,6 +24,7 @@ from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.conversion.repair import RepairOptions, inspect_wheel, repair
 from paths import CORPUS
+from validator import validate_wheel
 
 LIBGCC = CORPUS / "real" / "linux-64" / "libgcc-14.2.0-h77fa898_1.conda"
 _TAG = re.compile(r"-(manylinux_\d+_\d+_x86_64)(?:\.manylinux\w+)?\.whl$")
@@ -84,6 +85,7 @@ def test_the_chain_installs_into_a_plain_venv_and_calls_through(
     wheel = wheels["pychain"]
     tag = _TAG.search(wheel.name)
     assert tag is not None, wheel.name
+    validate_wheel(wheel)
     members = _members(wheel)
     copies = sorted(n for n in members if n.startswith("pychain.libs/"))
     assert [re.sub(r"-[0-9a-f]{8}\.", "-HASH.", n) for n in copies] == [
@@ -126,6 +128,7 @@ def test_a_runtime_newer_than_the_policy_is_bundled_mangled_and_imports(
     wheel = wheels["pyruntime"]
     tag = _TAG.search(wheel.name)
     assert tag is not None, wheel.name
+    validate_wheel(wheel)
     glibc = tuple(int(part) for part in tag.group(1).split("_")[1:3])
     assert glibc < (2, 27), wheel.name
     members = _members(wheel)
@@ -161,6 +164,7 @@ def test_repair_standalone_bundles_from_the_channel(channel: Path, tmp_path: Pat
     assert result.standalone is not None
     assert result.tag.startswith("manylinux_") and result.wheel.name.endswith(f"{result.tag}.whl")
     assert result.standalone.packages == ("libchain", "libchaindep")
+    validate_wheel(result.wheel)
     inspected = inspect_wheel(conda_wheel, RepairOptions(with_sources=(channel,), standalone=True))
     assert inspected.tag == result.tag and inspected.wheel.name == result.wheel.name
     names = _members(result.wheel)
