@@ -1,13 +1,15 @@
 """`mirror`: every build of a channel converted into a folder of wheels, with its index.
 
 The builds are read from the channel's index one package name at a time, in a stable
-order (`ChannelIndex`), those of another shard and those already converted (`MirrorState`)
-are passed over, and the rest are downloaded a few at a time through the checked cache
-(sha256-verified), converted with the existing `convert`, and written down one by one.
-Nothing is held per build but the few in flight, so memory is flat in the number of
-builds. A build that cannot be downloaded or converted is reported and skipped (with
-``strict``, it stops the run). At the end the static index of the folder is written,
-as `condawheel index` writes it.
+order (`ChannelIndex`), those of another shard and those already converted or failed
+(`MirrorState`) are passed over, and the rest are downloaded a few at a time through
+the checked cache (sha256-verified) and converted by `convert_many` on ``jobs``
+processes, in order. Each wheel is made in a staging folder, renamed into the output
+folder, and then written down. Nothing is held per build but the few in flight, so
+memory is flat in the number of builds. A build that cannot be downloaded or converted
+is reported and skipped (with ``strict``, it stops the run). At the end, with
+``prune``, what came from builds the channel dropped is removed, and the static index
+of the folder is written, as `condawheel index` writes it.
 """
 
 from __future__ import annotations
