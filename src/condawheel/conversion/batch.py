@@ -8,6 +8,9 @@ flat in the number of packages. A package's error is its item's, not the batch's
 
 Two inputs of one build given one after the other (`foo.conda foo.tar.bz2`) make one
 wheel: the first writes it, as in one process, because both go to one worker, in order.
+Two inputs far apart in the batch that make a wheel of the same name race for it (the
+wheel is written once, atomically, and the other input gets "already exists"); which
+one wins can differ from one process's run.
 """
 
 from __future__ import annotations
