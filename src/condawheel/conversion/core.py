@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
@@ -18,7 +19,6 @@ from condawheel.conversion.linkage import LibraryCheck, check_libraries
 from condawheel.conversion.payload import Payload, PayloadWriter
 from condawheel.conversion.plan import ConvertOptions, Plan, make_plan
 from condawheel.conversion.relink import relink
-from condawheel.conversion.standalone import Standalone, bundle
 from condawheel.conversion.tags import FoundBinary, TagDecision, decide_tags
 from condawheel.exceptions import BadInputError
 from condawheel.libraries.providers import LibraryIndex
@@ -32,6 +32,9 @@ from condawheel.wheel.writer import (
     ensure_output_dir,
     zip_timestamp,
 )
+
+if TYPE_CHECKING:  # --standalone's modules load only when it is asked for
+    from condawheel.conversion.standalone import Standalone
 
 ProgressCallback = Callable[[int], None]
 #: The longest file name common file systems take, in bytes.
@@ -205,6 +208,8 @@ def _bundle(
     plan: Plan, payload: Payload, held: HeldBinaries, known: KnownPackages, options: ConvertOptions
 ) -> Standalone:
     """The standalone wheel's side of the binary step: the libraries bundled."""
+    from condawheel.conversion.standalone import bundle
+
     return bundle(
         held,
         payload.binaries,

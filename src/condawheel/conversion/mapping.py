@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +41,9 @@ def mapping_path(cache_dir: Path) -> Path:
 def update_mapping(cache_dir: Path, url: str = DEFAULT_URL) -> MappingUpdate:
     """Download the mapping at ``url`` into the cache; the previous one stays until the
     new one has been read and checked."""
+    import urllib.error  # only for the update; converting reads the cached file
+    import urllib.request
+
     try:
         with urllib.request.urlopen(url, timeout=_TIMEOUT) as response:
             data = response.read()
