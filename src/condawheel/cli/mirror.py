@@ -85,6 +85,20 @@ def configure_parser(commands: Any) -> None:
         help="convert N builds at once, each in its own process (default: one per core); "
         "the wheels are the same bytes whatever N is",
     )
+    _add_run_flags(parser)
+    add_naming_flags(parser)
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON object per build on stdout, then one for the summary",
+    )
+    # What the shared conversion settings read; a mirror converts many versions, and
+    # its --strict is about builds, not libraries.
+    parser.set_defaults(execute=execute, wheel_version=None, strict=False)
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """Which builds a run takes, what it does with the rest, and where things go."""
     parser.add_argument(
         "--shard",
         metavar="K/N",
@@ -116,15 +130,6 @@ def configure_parser(commands: Any) -> None:
         help="where downloaded packages and channel indexes are kept (default: "
         "$XDG_CACHE_HOME/condawheel or ~/.cache/condawheel)",
     )
-    add_naming_flags(parser)
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        help="one JSON object per build on stdout, then one for the summary",
-    )
-    # What the shared conversion settings read; a mirror converts many versions, and
-    # its --strict is about builds, not libraries.
-    parser.set_defaults(execute=execute, wheel_version=None, strict=False)
 
 
 def execute(args: argparse.Namespace) -> int:

@@ -1,4 +1,6 @@
-"""Checks of the names the bundle layouts are given: every one may be hostile."""
+"""The names of bundled copies: how the repair tools name theirs (so de-vendoring
+recognises them), and checks of the names the bundle layouts are given, every one of
+which may be hostile."""
 
 from __future__ import annotations
 
@@ -7,7 +9,24 @@ import re
 
 from condawheel.exceptions import BadInputError
 
-__all__ = ["BundleNameError", "content_tag", "library_file_name", "relative", "wheel_path"]
+__all__ = [
+    "AUDITWHEEL_COPY",
+    "DELVEWHEEL_COPY",
+    "DYLIB_COPY",
+    "BundleNameError",
+    "content_tag",
+    "library_file_name",
+    "relative",
+    "wheel_path",
+]
+
+
+# auditwheel splits the file name at its first dot: libz.so.1.3.1 -> libz-1a2b3c4d.so.1.3.1.
+AUDITWHEEL_COPY = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.so(?:\.[^/]*)?)$")
+# delvewheel keeps the case and appends 32 hex of SHA-256 to the stem.
+DELVEWHEEL_COPY = re.compile(r"^(?P<stem>[^/]+)-[0-9a-f]{32}(?P<ext>\.dll)$", re.IGNORECASE)
+# condawheel's standalone macOS wheels name .dylibs copies as auditwheel does its own.
+DYLIB_COPY = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.(?:[^/]*\.)?dylib)$")
 
 
 class BundleNameError(BadInputError):

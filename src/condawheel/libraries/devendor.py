@@ -21,17 +21,12 @@ from typing import Literal
 from condawheel.binaries.model import BinaryFormat, BinaryInfo
 from condawheel.binaries.patcher import BinaryEdits
 from condawheel.binaries.search_path import ORIGINS, portable_search_path
+from condawheel.libraries.bundle_names import AUDITWHEEL_COPY, DELVEWHEEL_COPY, DYLIB_COPY
 from condawheel.libraries.platform import is_interpreter_library, platform_provides
 from condawheel.libraries.providers import LibraryIndex, Provider, library_key, requirement_for
 
 Tool = Literal["auditwheel", "delocate", "delvewheel", "copy"]
 
-# auditwheel splits the file name at its first dot: libz.so.1.3.1 -> libz-1a2b3c4d.so.1.3.1.
-_AUDITWHEEL = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.so(?:\.[^/]*)?)$")
-# delvewheel keeps the case and appends 32 hex of SHA-256 to the stem.
-_DELVEWHEEL = re.compile(r"^(?P<stem>[^/]+)-[0-9a-f]{32}(?P<ext>\.dll)$", re.IGNORECASE)
-# condawheel's standalone macOS wheels name .dylibs copies as auditwheel does its own.
-_HASHED_DYLIB = re.compile(r"^(?P<stem>[^./]+)-[0-9a-f]{8}(?P<ext>\.(?:[^/]*\.)?dylib)$")
 _EXTENSION_MODULE = re.compile(r"\.(?:cpython-|pypy\d|abi3\.so$|cp3\d+t?-win)|\.pyd$", re.I)
 _DATA = re.compile(r"^[^/]+\.data/(?P<scheme>[^/]+)/(?P<rest>.+)$")
 _ORIGINS = ("$ORIGIN", "${ORIGIN}", "@loader_path")
@@ -98,19 +93,19 @@ def _recognise(path: str, info: BinaryInfo, index: LibraryIndex) -> VendoredLibr
     tool: Tool = "copy"
     if info.format is BinaryFormat.ELF:
         name = info.soname or base
-        hashed = _AUDITWHEEL.match(name)
+        hashed = AUDITWHEEL_COPY.match(name)
         if hashed:
             name, tool = hashed["stem"] + hashed["ext"], "auditwheel"
     elif info.format is BinaryFormat.PE:
         name = base
-        hashed = _DELVEWHEEL.match(name)
+        hashed = DELVEWHEEL_COPY.match(name)
         if hashed:
             name, tool = hashed["stem"] + hashed["ext"], "delvewheel"
     else:
         in_dylibs = any(f.endswith(".dylibs") for f in posixpath.dirname(path).split("/"))
         name = base if in_dylibs else posixpath.basename(info.soname or base)
         tool = "delocate" if in_dylibs else "copy"
-        hashed = _HASHED_DYLIB.match(name) if in_dylibs else None
+        hashed = DYLIB_COPY.match(name) if in_dylibs else None
         if hashed and index.find(index.linked_name(hashed["stem"] + hashed["ext"])):
             name = hashed["stem"] + hashed["ext"]
     if tool == "copy" and not info.is_shared_library:
