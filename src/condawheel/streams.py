@@ -40,3 +40,14 @@ def spool(stream: Readable, path: Path, chunk: int = 1024 * 1024) -> tuple[str, 
             out.write(data)
             size += len(data)
     return digest.hexdigest(), size
+
+
+def file_sha256(path: Path, chunk: int = 1024 * 1024) -> tuple[str, int]:
+    """The sha256 and size of the file at ``path``, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while data := stream.read(chunk):
+            digest.update(data)
+            size += len(data)
+    return digest.hexdigest(), size

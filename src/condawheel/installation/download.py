@@ -15,7 +15,6 @@ chosen, one per pin, and checks each against the sha256 the resolution reported.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 
 from condawheel.exceptions import BadInputError, ConfigurationError
 from condawheel.installation.environment import CondaEnvironment
+from condawheel.streams import file_sha256
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ def download(
             raise BadInputError(
                 f"pip downloaded no wheel for {pin.requirement} from {index.urls[0]}"
             )
-        if pin.sha256 and _sha256(wheel) != pin.sha256.lower():
+        if pin.sha256 and file_sha256(wheel)[0] != pin.sha256.lower():
             raise BadInputError(
                 f"{wheel.name} from the index does not have the sha256 pip resolved with "
                 f"({pin.sha256}); the index changed meanwhile, or serves different files: "
@@ -363,14 +363,6 @@ def _wheel_name(path: Path) -> str | None:
         return canonicalize_name(parse_wheel_filename(path.name)[0])
     except InvalidWheelFilename:
         return None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 #: pip's variables that add places to find distributions in.

@@ -14,7 +14,6 @@ of the folder is written, as `condawheel index` writes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections import deque
@@ -41,6 +40,7 @@ from condawheel.mirroring.shard import Shard
 from condawheel.mirroring.state import MirrorState, WheelFacts
 from condawheel.publishing.static_index import IndexResult, build_index
 from condawheel.quoting import one_line
+from condawheel.streams import file_sha256
 from condawheel.version import __version__
 from condawheel.wheel.writer import ensure_output_dir
 
@@ -288,7 +288,7 @@ def _settings(options: ConvertOptions) -> str:
 
 def _file_sha256(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return file_sha256(path)[0]
     except OSError:
         return None  # the conversion says what is wrong with it
 

@@ -40,6 +40,7 @@ from packaging.version import InvalidVersion, Version
 
 from condawheel.atomic import atomic_output
 from condawheel.exceptions import BadInputError, ConfigurationError, NothingToDoError
+from condawheel.streams import file_sha256
 from condawheel.wheel.reader import WheelInput, WheelName
 
 #: The folder under DIR that holds the index.
@@ -134,7 +135,7 @@ def read_wheel(path: Path) -> IndexedWheel:
         )
     requires = fields.get("Requires-Python")
     try:
-        sha256, size = _file_sha256(path), path.stat().st_size
+        sha256, size = file_sha256(path)
     except OSError as exc:
         raise BadInputError(f"{path.name}: cannot read it ({exc.strerror})") from None
     return IndexedWheel(
@@ -350,11 +351,3 @@ def _remove_stale(directory: Path, root: Path, keep: set[Path]) -> tuple[Path, .
 def _remove_if_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):  # something else lives there too: leave it
         folder.rmdir()
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-    return digest.hexdigest()

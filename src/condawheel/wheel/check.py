@@ -18,7 +18,6 @@ wheel whose METADATA field names are in lower case (allowed, and written by pack
 from __future__ import annotations
 
 import email.message
-import hashlib
 import io
 import logging
 import re
@@ -40,6 +39,7 @@ from packaging.version import InvalidVersion, Version
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
 from condawheel.exceptions import BadInputError
+from condawheel.streams import file_sha256
 from condawheel.wheel.reader import WheelInput
 from condawheel.wheel.record import listed_paths
 
@@ -114,7 +114,7 @@ def check_wheel(path: Path) -> CheckedWheel:
         raise BadInputError(
             f"{path.name}: not a valid wheel: {'; '.join(problems)}; build it again"
         )
-    sha256, size = _sha256(path)
+    sha256, size = file_sha256(path)
     return CheckedWheel(
         path=path,
         name=NormalizedName(filename.name),
@@ -289,13 +289,3 @@ def _description_problems(raw: RawMetadata) -> list[str]:
         first = next((line for line in stream.getvalue().splitlines() if line.strip()), "")
         return [f"its description is not valid reStructuredText and would not render ({first})"]
     return []
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(1024 * 1024):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
