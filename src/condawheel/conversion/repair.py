@@ -13,7 +13,6 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.detect import MIN_SNIFF_BYTES
-from condawheel.binaries.patcher import BinaryEdits
 from condawheel.conda.known import KnownPackages
 from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.metadata import (
@@ -129,11 +128,12 @@ def _run(
                 members=source.names,
                 max_size=options.max_size,
             )
-            plan = DevendorPlan(remove=(), edits=BinaryEdits(), requirements=(), uses=(),
-                                warnings=())  # fmt: skip
+            plan = DevendorPlan()  # bundling instead: nothing is de-vendored
             tag, mismatches = standalone.platform, list(standalone.warnings)
         else:
-            plan, tag, mismatches = _devendor(source, held, binaries, index, options, sources)
+            plan, tag, mismatches = _devendor(
+                source, subdir, held, binaries, index, options, sources
+            )
         result_name = _retagged_name(source, tag)
         if out_dir is not None:
             ensure_output_dir(out_dir)
@@ -150,6 +150,7 @@ def _run(
 
 def _devendor(
     source: WheelInput,
+    subdir: str,
     held: HeldBinaries,
     binaries: list[FoundBinary],
     index: LibraryIndex,
@@ -157,7 +158,6 @@ def _devendor(
     sources: tuple[Path, ...],
 ) -> tuple[DevendorPlan, str, list[str]]:
     """The conda wheel's side of the binary step: the plan, the tag, and warnings."""
-    subdir = _subdir(source)
     plan = plan_devendoring(
         {b.path: b.info for b in binaries},
         index=index,

@@ -15,7 +15,7 @@ import enum
 import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from condawheel.binaries.model import BinaryFormat, BinaryInfo
@@ -67,14 +67,15 @@ class VendoredLibrary:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DevendorPlan:
-    """What to do to the wheel; ``edits`` are keyed by wheel path, like ``remove``."""
+    """What to do to the wheel; ``edits`` are keyed by wheel path, like ``remove``. The
+    default is a plan that changes nothing."""
 
-    remove: tuple[str, ...]
-    edits: BinaryEdits
+    remove: tuple[str, ...] = ()
+    edits: BinaryEdits = field(default_factory=BinaryEdits)
     #: ``Requires-External`` lines for providers not declared already; sorted, unique.
-    requirements: tuple[str, ...]
-    uses: tuple[LibraryUse, ...]
-    warnings: tuple[str, ...]
+    requirements: tuple[str, ...] = ()
+    uses: tuple[LibraryUse, ...] = ()
+    warnings: tuple[str, ...] = ()
     vendored: tuple[VendoredLibrary, ...] = ()
     #: Search path entries of the build machine removed or made relative.
     notes: tuple[str, ...] = ()
