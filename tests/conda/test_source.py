@@ -7,6 +7,7 @@ import random
 import shutil
 import tarfile
 import time
+import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 from typing import Literal
@@ -123,6 +124,25 @@ def test_members_are_the_payload(tmp_path: Path, fmt: Fmt) -> None:
             None,
         ),
     ]
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_memory_stays_flat_in_the_number_of_members(tmp_path: Path, fmt: Fmt) -> None:
+    # tarfile keeps every header it reads unless told otherwise: about 500 bytes each.
+    builder = demo_builder()
+    count = 10_000
+    for i in range(count):
+        builder.add_file(f"share/many/f{i:05d}.txt", b"x")
+    source = PackageSource(builder.build(tmp_path, fmt=fmt))
+    source.read_info()
+    tracemalloc.start()
+    try:
+        seen = sum(1 for _ in source.members())
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert seen == count + 5
+    assert peak < 1_000_000, f"{peak} bytes at peak for {count} members"
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

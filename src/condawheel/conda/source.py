@@ -285,6 +285,9 @@ def _bounded(
     """
     for tar, member in members:
         yield tar, member
+        # tarfile keeps every header it has read (for random access we never use):
+        # dropped here, memory stays flat in the number of members.
+        tar.members.clear()  # type: ignore[attr-defined]  # an attribute typeshed omits
         stream = tar.fileobj
         assert stream is not None
         remaining = tar.offset - stream.tell()

@@ -3,7 +3,7 @@
 Conversion is CPU-bound Python, so a batch is spread over processes, not threads. Each
 worker loads what ``options.with_sources`` describe once, then converts package after
 package; results come back in input order, whatever order the workers finish in, and
-only a few packages ahead of the one being handed out are in flight, so memory stays
+only a bounded number of packages ahead of the one awaited are in flight, so memory stays
 flat in the number of packages. A package's error is its item's, not the batch's.
 
 Two inputs of one build given one after the other (`foo.conda foo.tar.bz2`) make one
@@ -37,8 +37,9 @@ from condawheel.exceptions import CondawheelError
 from condawheel.stale import sweep
 from condawheel.wheel.deflate import available_cores
 
-#: Tasks handed out ahead of the one whose result is awaited, per worker.
-_AHEAD_PER_WORKER = 2
+#: Tasks handed out ahead of the one whose result is awaited, per worker: enough that
+#: the other workers keep going while one converts a large package (results are small).
+_AHEAD_PER_WORKER = 8
 #: How long a stopping worker may take to remove what it was writing.
 _CLEAN_UP_SECONDS = 30
 _BZ2 = ".tar.bz2"
