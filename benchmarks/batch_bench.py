@@ -67,6 +67,18 @@ def child_convert(package: Path, out: Path) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start, "output": str(result.wheel)}
 
 
+def own_peak_rss_mib() -> float | None:
+    """This process's peak RSS since it started (VmHWM). wait4's ru_maxrss is not that
+    on Linux: it also counts the parent's memory that the child shared before exec."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def run_child(args: list[str]) -> tuple[dict[str, Any], float]:
     """Run this script as a child; its result and its peak RSS in MiB (wait4)."""
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as handle:
@@ -150,7 +162,8 @@ def bench_files(work: Path, counts: list[int]) -> dict[str, Any]:
         package = many_files_package(work, count)
         out = work / f"files-out-{count}"
         out.mkdir()
-        result, peaks[count] = run_child(["convert", str(package), str(out)])
+        result, rss = run_child(["convert", str(package), str(out)])
+        peaks[count] = result["own_peak_rss_mib"] or rss
         seconds[count] = result["seconds"]
         cb._log(f"  {count} files: {seconds[count]:.2f} s, peak RSS {peaks[count]:.1f} MiB")
         shutil.rmtree(package.parent)
@@ -193,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             result = child_batch(packages, Path(rest[1]), int(rest[2]))
         else:
             result = child_convert(Path(rest[0]), Path(rest[1]))
+        result["own_peak_rss_mib"] = own_peak_rss_mib()
         Path(result_path).write_text(json.dumps(result))
         return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import rattler
@@ -45,11 +45,18 @@ def _constant(text: str) -> float:
     raise ValueError(f"{text} is not JSON")
 
 
-def loads(raw: bytes) -> Any:
-    """``json.loads`` with bounded integers and nesting. Raises ValueError."""
+def loads(raw: bytes, *, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    """``json.loads`` with bounded integers and nesting. Raises ValueError.
+
+    ``object_hook`` turns each object into what it returns, as it is parsed."""
     try:
         # conda writes UTF-8; json.loads would guess UTF-16 or -32 from the first bytes.
-        data = json.loads(raw.decode("utf-8"), parse_int=_bounded_int, parse_constant=_constant)
+        data = json.loads(
+            raw.decode("utf-8"),
+            parse_int=_bounded_int,
+            parse_constant=_constant,
+            object_hook=object_hook,
+        )
     except RecursionError:
         raise ValueError(f"nested deeper than {MAX_DEPTH} levels") from None
     _check_depth(data)
@@ -70,10 +77,17 @@ def _check_depth(data: Any) -> None:
     raise ValueError(f"nested deeper than {MAX_DEPTH} levels")
 
 
-def json_object(filename: str, name: str, raw: bytes) -> dict[str, Any]:
-    """``raw`` as the JSON object `info/{name}` must be; BadInputError otherwise."""
+def json_object(
+    filename: str,
+    name: str,
+    raw: bytes,
+    *,
+    object_hook: Callable[[dict[str, Any]], Any] | None = None,
+) -> dict[str, Any]:
+    """``raw`` as the JSON object `info/{name}` must be; BadInputError otherwise.
+    ``object_hook`` may turn the objects inside it into something else."""
     try:
-        data = loads(raw)
+        data = loads(raw, object_hook=object_hook)
     except ValueError as exc:  # also JSONDecodeError and UnicodeDecodeError
         raise BadInputError(
             f"{filename}: info/{name} is not valid JSON ({quote(str(exc), 100)[1:-1]}): " + DAMAGED

@@ -224,13 +224,20 @@ def _subdir(filename: str, index: Mapping[str, Any], noarch: NoarchType) -> str:
 
 def _paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry] | None:
     if "paths.json" in info:
-        data = _json_object(filename, info, "paths.json", required=True)
+        # Each entry becomes a PathEntry as it is parsed: the dicts of a package of
+        # 100,000 files, all alive at once, would hold more memory than the rest.
+        data = json_object(
+            filename,
+            "paths.json",
+            info["paths.json"],
+            object_hook=lambda raw: _path_entry(filename, raw) if "_path" in raw else raw,
+        )
         entries = data.get("paths")
         if not isinstance(entries, list):
             raise BadInputError(f"{filename}: info/paths.json has no 'paths' list")
         result: dict[str, PathEntry] = {}
         for raw in entries:
-            entry = _path_entry(filename, raw)
+            entry = raw if isinstance(raw, PathEntry) else _path_entry(filename, raw)
             result[entry.path] = entry
         return result
     if "files" in info:
@@ -335,4 +342,4 @@ def clean_path(filename: str, path: str) -> str:
     cleaned = "/".join(parts)
     if not cleaned:
         raise BadInputError(f"{filename}: an empty member path is in the package")
-    return cleaned
+    return path if cleaned == path else cleaned  # one string kept, not two

@@ -153,12 +153,16 @@ class PayloadWriter:
 
     def _member(self, member: Member) -> None:
         state = self._state
-        if self._paths is not None and member.path not in self._paths:
-            state.warnings.append(
-                f"{member.path}: in the archive but not in info/paths.json, so conda would "
-                "not install it; left out"
-            )
-            return
+        if self._paths is not None:
+            listed = self._paths.get(member.path)
+            if listed is None:
+                state.warnings.append(
+                    f"{member.path}: in the archive but not in info/paths.json, so conda "
+                    "would not install it; left out"
+                )
+                return
+            # What is kept by path holds paths.json's string, not a second equal one.
+            member = replace(member, path=listed.path)
         if member.path in state.seen:
             raise BadInputError(f"{self.label}: {member.path!r} appears twice in the archive")
         state.seen.add(member.path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import os
 import stat
 import tempfile
@@ -21,7 +22,7 @@ from zlib_ng import zlib_ng
 from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
-from condawheel.wheel.deflate import Deflater, blocks, deflate, ready
+from condawheel.wheel.deflate import Deflater, blocks, ready
 from condawheel.wheel.record import format_rows, hash_field, record_path
 from condawheel.wheel.zip_entries import EntryAppender, EntryQueue, needs_zip64
 from condawheel.wheel.zip_order import canonical_order, order_key, reorder
@@ -34,6 +35,11 @@ _EPOCH_1980 = 315532800
 #: 2107-12-31 23:59:58, the last time a zip entry can hold.
 _LAST_ZIP_SECOND = 4354819198
 
+#: Permission bits of an entry (one int for all, not one per entry).
+_REGULAR = (stat.S_IFREG | 0o644) << 16
+_EXECUTABLE = (stat.S_IFREG | 0o755) << 16
+#: RECORD rows formatted at a time.
+_ROWS_PER_READ = 1024
 #: A first chunk at least this large decides whether deflate is worth it.
 _SAMPLE_BYTES = 256 * 1024
 #: Deflate only what it shrinks by at least this much.
@@ -100,6 +106,24 @@ def zip_timestamp(package_timestamp_ms: int | None) -> tuple[int, int, int, int,
     return time.gmtime(min(max(seconds, _EPOCH_1980), _LAST_ZIP_SECOND))[:6]
 
 
+class _RowReader:
+    """RECORD's text, formatted as it is read: memory stays flat in the number of rows."""
+
+    def __init__(self, rows: Iterator[tuple[str, str, object]]) -> None:
+        self._rows = rows
+        self._buffer = b""
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._buffer) < size:
+            batch = list(itertools.islice(self._rows, _ROWS_PER_READ))
+            if not batch:
+                break
+            self._buffer += format_rows(batch).encode()
+        size = len(self._buffer) if size < 0 else size
+        data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
+
+
 class WheelWriter:
     """Streams entries into a temporary file next to the destination, then renames.
 
@@ -144,8 +168,7 @@ class WheelWriter:
     ) -> zipfile.ZipInfo:
         info = zipfile.ZipInfo(arcname, self._date_time)
         info.create_system = 3  # unix, so the permission bits below are honoured
-        mode = 0o755 if executable else 0o644
-        info.external_attr = (stat.S_IFREG | mode) << 16
+        info.external_attr = _EXECUTABLE if executable else _REGULAR
         info.compress_type = compress_type
         info.file_size = size
         return info
@@ -221,17 +244,12 @@ class WheelWriter:
             raise _exists(label, destination)
         record = record_path(dist_info)
         key = order_key(dist_info)
-        rows = [
-            (r.path, r.hash_field, r.size)
-            for r in sorted(self._records.values(), key=lambda r: key(r.path))
-        ]
-        data = format_rows([*rows, (record, "", "")]).encode()
-        info = self._info(
-            record, executable=False, size=len(data), compress_type=zipfile.ZIP_DEFLATED
+        records = sorted(self._records.values(), key=lambda r: key(r.path))
+        self._records = {}
+        rows = itertools.chain(
+            ((r.path, r.hash_field, r.size) for r in records), [(record, "", "")]
         )
-        self._queue.begin(info, zip64=needs_zip64(len(data)))
-        self._queue.data(ready(deflate(data)))
-        self._queue.end(crc=zlib.crc32(data), size=len(data))
+        self.write_stream(record, _RowReader(rows))
         self._queue.flush()
         self._deflater.close()
         self._zip.close()
@@ -255,9 +273,11 @@ class WheelWriter:
         return destination
 
     def _put_in_order(self, dist_info: str) -> None:
-        names = [info.filename for info in self._zip.infolist()]
-        order = canonical_order(names, dist_info)
-        if order == names:
+        written = self._zip.infolist()
+        # The closed archive's index is not needed again: only the list goes on.
+        self._zip.NameToInfo.clear()
+        order = canonical_order(written, dist_info)
+        if all(a is b for a, b in zip(order, written, strict=True)):
             return
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=self.out_dir)
         os.close(fd)
@@ -267,6 +287,8 @@ class WheelWriter:
         except BaseException:
             ordered.unlink(missing_ok=True)
             raise
+        finally:
+            written.clear()
         self._temp.unlink()
         self._temp = ordered
 

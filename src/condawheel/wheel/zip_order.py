@@ -11,7 +11,6 @@ from __future__ import annotations
 import struct
 import zipfile
 from collections.abc import Callable, Sequence
-from copy import copy
 from pathlib import Path
 
 _LOCAL_HEADER = 30
@@ -24,33 +23,31 @@ def order_key(dist_info: str) -> Callable[[str], tuple[bool, bool, str]]:
     return lambda name: (name == record, name.startswith(f"{dist_info}/"), name)
 
 
-def canonical_order(names: Sequence[str], dist_info: str) -> list[str]:
-    return sorted(names, key=order_key(dist_info))
+def canonical_order(entries: Sequence[zipfile.ZipInfo], dist_info: str) -> list[zipfile.ZipInfo]:
+    key = order_key(dist_info)
+    return sorted(entries, key=lambda info: key(info.filename))
 
 
-def reorder(source: Path, target: Path, order: Sequence[str]) -> None:
-    """Write the zip ``source`` to ``target`` with its entries in ``order``."""
+def reorder(source: Path, target: Path, order: Sequence[zipfile.ZipInfo]) -> None:
+    """Write the zip ``source`` to ``target`` with its entries in ``order``: the entries
+    of ``source``'s central directory (as written), each moved to its new offset."""
     with (
-        zipfile.ZipFile(source) as old,
+        source.open("rb") as old,
         target.open("wb") as raw,
         zipfile.ZipFile(raw, "w") as new,
     ):
-        assert old.fp is not None
-        for name in order:
-            info = old.getinfo(name)
-            old.fp.seek(info.header_offset)
-            header = old.fp.read(_LOCAL_HEADER)
+        for info in order:
+            old.seek(info.header_offset)
+            header = old.read(_LOCAL_HEADER)
             name_length, extra_length = struct.unpack("<HH", header[26:30])
             length = name_length + extra_length + info.compress_size
             if info.flag_bits & _DATA_DESCRIPTOR:
                 length += 24 if info.file_size > zipfile.ZIP64_LIMIT else 16
-            moved = copy(info)
-            moved.header_offset = raw.tell()
+            info.header_offset = raw.tell()
             raw.write(header)
-            _copy_exactly(old.fp, raw, length)
+            _copy_exactly(old, raw, length)
             # zipfile writes the central directory from these when it closes.
-            new.filelist.append(moved)
-            new.NameToInfo[name] = moved
+            new.filelist.append(info)
         new.start_dir = raw.tell()
 
 
