@@ -70,13 +70,8 @@ def child_convert(package: Path, out: Path) -> dict[str, Any]:
 def own_peak_rss_mib() -> float | None:
     """This process's peak RSS since it started (VmHWM). wait4's ru_maxrss is not that
     on Linux: it also counts the parent's memory that the child shared before exec."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
+    peak: float | None = cb.status_mib("VmHWM")
+    return peak
 
 
 def run_child(args: list[str]) -> tuple[dict[str, Any], float]:

@@ -623,14 +623,19 @@ def _write_tar_bz2(package: Path, info: dict[str, bytes], pkg_tar: BinaryIO, bod
 # --------------------------------------------------------------------------------------
 
 
-def _rss_now_mib() -> float | None:
+def status_mib(field: str) -> float | None:
+    """A memory figure of this process from /proc/self/status (Linux), in MiB."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
+
+
+def _rss_now_mib() -> float | None:
+    return status_mib("VmRSS")
 
 
 def phase_convert(
