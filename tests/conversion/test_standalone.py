@@ -4,12 +4,14 @@ prefix, no LD_LIBRARY_PATH), imported, and checked by auditwheel."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,11 +21,13 @@ from chain_recipes import chain_channel
 from channel import find_package
 from clirun import one_line, run_cli
 from compilers import compile_pe
+from condawheel.binaries.model import BinaryInfo
 from condawheel.binaries.read import read_binary
 from condawheel.conversion.core import convert
 from condawheel.conversion.plan import ConvertOptions
 from condawheel.conversion.repair import RepairOptions, inspect_wheel, repair
-from paths import CORPUS
+from condawheel.libraries.manylinux import policies
+from paths import CORPUS, machine_library
 from validator import validate_wheel
 
 LIBGCC = CORPUS / "real" / "linux-64" / "libgcc-14.2.0-h77fa898_1.conda"
@@ -37,19 +41,19 @@ def channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def wheels(channel: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """pychain and pyruntime converted --standalone, knowing the channel and
+    """pychain, pyruntime and pycxx converted --standalone, knowing the channel and
     conda-forge's libgcc."""
     dist = tmp_path_factory.mktemp("standalone-dist")
     options = ConvertOptions(with_sources=(channel, LIBGCC), standalone=True)
     return {
         name: convert(find_package(channel, name), dist, options).wheel
-        for name in ("pychain", "pyruntime")
+        for name in ("pychain", "pyruntime", "pycxx")
     }
 
 
 @pytest.fixture(scope="module")
 def venv(wheels: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv of the machine's CPython (not conda's) with both wheels installed by pip."""
+    """A venv of the machine's CPython (not conda's) with the wheels installed by pip."""
     prefix = tmp_path_factory.mktemp("plain-venv")
     base = getattr(sys, "_base_executable", sys.executable)
     subprocess.run([base, "-m", "venv", "--without-pip", str(prefix)], check=True)
@@ -119,30 +123,101 @@ def test_the_chain_installs_into_a_plain_venv_and_calls_through(
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _RuntimeWheel:
+    """A valid wheel whose extension loads one bundled runtime."""
+
+    #: The glibc of its manylinux tag.
+    glibc: tuple[int, int]
+    #: The copy's wheel path.
+    copy: str
+    copied: BinaryInfo
+    extension: BinaryInfo
+
+
+def _runtime_wheel(wheel: Path, dist: str) -> _RuntimeWheel:
+    tag = _TAG.search(wheel.name)
+    assert tag is not None, wheel.name
+    validate_wheel(wheel)
+    members = _members(wheel)
+    (copy,) = [n for n in members if n.startswith(f"{dist}.libs/")]
+    extension = next(n for n in members if n.startswith(f"{dist}/_ext"))
+    major, minor = tag.group(1).split("_")[1:3]
+    return _RuntimeWheel(
+        glibc=(int(major), int(minor)),
+        copy=copy,
+        copied=read_binary(io.BytesIO(members[copy])),
+        extension=read_binary(io.BytesIO(members[extension])),
+    )
+
+
+def _loaded(venv: Path, module: str) -> list[str]:
+    """The files mapped into a process of the venv's Python once ``module`` is imported."""
+    code = f"import {module}; print(*{{l.split()[-1] for l in open('/proc/self/maps')}})"
+    return _python(venv, code).split()
+
+
 def test_a_runtime_newer_than_the_policy_is_bundled_mangled_and_imports(
-    wheels: dict[str, Path], venv: Path, tmp_path: Path
+    wheels: dict[str, Path], venv: Path
 ) -> None:
     """The extension needs GCC_7.0.0 of libgcc_s, which policies before manylinux_2_27
     lack: conda-forge's libgcc_s (glibc 2.3.2 is all it needs) goes in under a mangled
     name, and the wheel keeps the older tag its glibc use allows."""
-    wheel = wheels["pyruntime"]
-    tag = _TAG.search(wheel.name)
-    assert tag is not None, wheel.name
-    validate_wheel(wheel)
-    glibc = tuple(int(part) for part in tag.group(1).split("_")[1:3])
-    assert glibc < (2, 27), wheel.name
-    members = _members(wheel)
-    (runtime,) = [n for n in members if n.startswith("pyruntime.libs/")]
-    assert re.fullmatch(r"pyruntime\.libs/libgcc_s-[0-9a-f]{8}\.so\.1", runtime)
-    extension = next(n for n in members if n.startswith("pyruntime/_ext"))
-    (tmp_path / "ext.so").write_bytes(members[extension])
-    with (tmp_path / "ext.so").open("rb") as stream:
-        info = read_binary(stream)
-    assert Path(runtime).name in info.needed and "libgcc_s.so.1" not in info.needed
-    assert (*info.rpath, *info.runpath) == ("$ORIGIN/../pyruntime.libs",)
+    found = _runtime_wheel(wheels["pyruntime"], "pyruntime")
+    assert found.glibc < (2, 27)
+    assert re.fullmatch(r"pyruntime\.libs/libgcc_s-[0-9a-f]{8}\.so\.1", found.copy)
+    name = Path(found.copy).name
+    assert name in found.extension.needed and "libgcc_s.so.1" not in found.extension.needed
+    assert (*found.extension.rpath, *found.extension.runpath) == ("$ORIGIN/../pyruntime.libs",)
     assert _python(venv, "import pyruntime; print(pyruntime.call(6, 7))") == "6"
-    maps = _python(venv, "import pyruntime; print(open('/proc/self/maps').read())")
-    assert Path(runtime).name in maps
+    loaded = _loaded(venv, "pyruntime")
+    assert any(p.startswith(str(venv)) and p.endswith(f"/pyruntime.libs/{name}") for p in loaded)
+
+
+def _version_nodes(library: bytes) -> set[str]:
+    """The symbol versions an ELF library defines (``GLIBCXX_3.4.30``...)."""
+    from elftools.elf.elffile import ELFFile
+    from elftools.elf.gnuversions import GNUVerDefSection
+
+    elf = ELFFile(io.BytesIO(library))
+    sections = [s for s in elf.iter_sections() if isinstance(s, GNUVerDefSection)]
+    return {str(aux.name) for s in sections for _, auxes in s.iter_versions() for aux in auxes}
+
+
+def test_a_libstdcxx_newer_than_the_policy_and_the_machine_is_bundled_mangled_and_imports(
+    wheels: dict[str, Path], venv: Path
+) -> None:
+    """The extension calls a libstdc++ function of version GLIBCXX_3.4.33 (gcc 14's),
+    which no policy before manylinux_2_39 allows and this machine's libstdc++ lacks: the
+    channel's libstdcxx goes in under a mangled name, and the wheel keeps the old tag its
+    glibc use allows, older than the one the machine's runtime would force. That runtime
+    is a stand-in built by the test recipe, with the real one's file names, SONAME and
+    version node, and no glibc newer than 2.2.5 (conda-forge's libstdcxx, built against
+    glibc 2.17, cannot be had offline)."""
+    machine = machine_library("libstdc++.so.6")
+    assert "GLIBCXX_3.4.33" not in _version_nodes(machine.read_bytes())
+    with machine.open("rb") as stream:
+        machine_floor = read_binary(stream).glibc_floor
+    found = _runtime_wheel(wheels["pycxx"], "pycxx")
+    assert machine_floor is not None and found.glibc < machine_floor
+    (policy,) = [p for p in policies("x86_64") if p.glibc == found.glibc]
+    assert policy.too_new(["GLIBCXX_3.4.33"]) == ["GLIBCXX_3.4.33"]
+    assert re.fullmatch(r"pycxx\.libs/libstdc\+\+-[0-9a-f]{8}\.so\.6", found.copy)
+    name = Path(found.copy).name
+    assert found.copied.soname == name
+    assert found.copied.glibc_floor is not None and found.copied.glibc_floor <= found.glibc
+    assert name in found.extension.needed and "libstdc++.so.6" not in found.extension.needed
+    assert [v for lib, v in found.extension.version_needs if lib == name] == ["GLIBCXX_3.4.33"]
+    assert (*found.extension.rpath, *found.extension.runpath) == ("$ORIGIN/../pycxx.libs",)
+    members = _members(wheels["pycxx"])
+    metadata = next(v for k, v in members.items() if k.endswith(".dist-info/METADATA"))
+    # The conda package depends on libstdcxx (run-exported): the copy stands for it now.
+    assert b"Requires-External" not in metadata
+    assert b"License-File: libstdcxx/LICENSE" in metadata
+    # labs(-6) * 10 + 7, in the bundled runtime: the machine's has no such function.
+    assert _python(venv, "import pycxx; print(pycxx.call(-6, 7))") == "67"
+    loaded = _loaded(venv, "pycxx")
+    assert any(p.startswith(str(venv)) and p.endswith(f"/pycxx.libs/{name}") for p in loaded)
 
 
 def test_the_same_conversion_gives_the_same_bytes(

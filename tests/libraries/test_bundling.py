@@ -18,7 +18,7 @@ from condawheel.libraries.copies import LibraryFetcher
 from condawheel.libraries.linux_layout import LinuxLayout
 from condawheel.libraries.manylinux import policies
 from condawheel.libraries.providers import LibraryIndex
-from paths import CORPUS
+from paths import CORPUS, machine_library
 
 EXT = "pkg/_ext.cpython-311-x86_64-linux-gnu.so"
 LIBGCC = CORPUS / "real" / "linux-64" / "libgcc-14.2.0-h77fa898_1.conda"
@@ -331,12 +331,7 @@ def test_a_runtime_that_needs_a_newer_glibc_is_left_to_the_policy_that_has_it(
 ) -> None:
     """This machine's libstdc++ needs the glibc it was built on: bundling it would not
     lower the tag, so the wheel takes the policy whose libstdc++ has GLIBCXX_3.4.30."""
-    machine = next(
-        p
-        for p in (Path("/usr/lib/x86_64-linux-gnu"), Path("/usr/lib64"), Path("/usr/lib"))
-        if (p / "libstdc++.so.6").is_file()
-    )
-    runtime = (machine / "libstdc++.so.6").resolve()
+    runtime = machine_library("libstdc++.so.6")
     with runtime.open("rb") as stream:
         floor = read_binary(stream).glibc_floor or (2, 17)
     channel = _libstdcxx(tmp_path / "channel", runtime)

@@ -4,8 +4,12 @@
 transitive); ``pychain`` is a CPython extension that calls through both. ``pyruntime``
 is an extension that needs a ``libgcc_s`` symbol version (``GCC_7.0.0``, from
 ``__divmodti4``) newer than old manylinux policies allow: bundling must bring
-conda-forge's runtime under a mangled name for the wheel to keep an old tag. Each
-library has its own licence file, as conda-forge recipes do.
+conda-forge's runtime under a mangled name for the wheel to keep an old tag.
+``pycxx`` does the same with ``libstdc++``: it calls a function of the ``libstdcxx``
+built here, a stand-in for conda-forge's (which cannot be had offline) with the real
+runtime's file names, SONAME and a ``GLIBCXX_3.4.33`` version node (gcc 14's newest),
+needing nothing newer of glibc than ``GLIBC_2.2.5``. Each library has its own licence
+file, as conda-forge recipes do.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from channel import build_recipes
 
 __all__ = ["CHAIN_RECIPES", "chain_channel", "write_chain_recipes"]
 
-CHAIN_RECIPES = ("libchaindep", "libchain", "pychain", "pyruntime")
+CHAIN_RECIPES = ("libchaindep", "libchain", "pychain", "pyruntime", "libstdcxx", "pycxx")
 
 _LIBRARY = """\
 package: {{name: {name}, version: "1.0.0"}}
@@ -41,6 +45,30 @@ requirements:
       - ${{{{ pin_subpackage("{name}", lower_bound="x.x", upper_bound="x") }}}}
 about:
   license: {licence}
+  license_file: LICENSE
+"""
+
+# The stand-in runtime: only its file names, SONAME and version node are the real one's.
+_LIBSTDCXX = """\
+package: {name: libstdcxx, version: "14.2.0"}
+source:
+  - path: src/
+build:
+  number: 0
+  script:
+    - mkdir -p "$PREFIX/lib"
+    # -fno-builtin: labs comes from libc, so the runtime needs GLIBC_2.2.5, as the real
+    # one needs an old glibc.
+    - gcc -O2 -fno-builtin -fPIC -shared -Wl,-soname,libstdc++.so.6
+      -Wl,--version-script=libstdcxx.map -o "$PREFIX/lib/libstdc++.so.6.0.33" libstdcxx.c
+    - ln -s libstdc++.so.6.0.33 "$PREFIX/lib/libstdc++.so.6"
+requirements:
+  # As conda-forge's C++ compiler run-exports the runtime it links.
+  run_exports:
+    weak:
+      - ${{ pin_subpackage("libstdcxx", lower_bound="x.x.x") }}
+about:
+  license: GPL-3.0-only WITH GCC-exception-3.1
   license_file: LICENSE
 """
 
@@ -100,6 +128,17 @@ _SOURCES: dict[str, dict[str, str]] = {
     "pychain": {
         "_ext.c": _MODULE.format(declarations='#include "libchain.h"', expression="chain(a, b)")
     },
+    "libstdcxx": {
+        "libstdcxx.c": "#include <stdlib.h>\n"
+        "long cxx_runtime_call(long a, long b) { return labs(a) * 10 + b; }\n",
+        "libstdcxx.map": "GLIBCXX_3.4.33 { global: cxx_runtime_call; local: *; };\n",
+    },
+    "pycxx": {
+        "_ext.c": _MODULE.format(
+            declarations="long cxx_runtime_call(long, long);",
+            expression="cxx_runtime_call(a, b)",
+        )
+    },
     "pyruntime": {
         "_ext.c": _MODULE.format(
             declarations="__int128 __divmodti4(__int128, __int128, __int128 *);",
@@ -119,6 +158,9 @@ _RECIPES = {
     "pychain": _EXTENSION.format(name="pychain", link="-lchain", host="libchain"),
     # -lgcc_s before gcc's own -lgcc: __divmodti4 comes from the shared runtime.
     "pyruntime": _EXTENSION.format(name="pyruntime", link="-lgcc_s", host=""),
+    "libstdcxx": _LIBSTDCXX,
+    # The runtime package has no libstdc++.so link (conda-forge's -devel has it).
+    "pycxx": _EXTENSION.format(name="pycxx", link="-l:libstdc++.so.6", host="libstdcxx"),
 }
 
 
