@@ -4,7 +4,10 @@ A policy names the libraries every such system has (its whitelist) and the newes
 symbol version of each family (``GLIBC``, ``GLIBCXX``, ``CXXABI``, ``GCC``...) they
 provide. A wheel satisfies it when every library it loads from the system is
 whitelisted and needs no newer version than the policy lists. The policies are read
-from auditwheel itself, so the tag written is the one ``auditwheel show`` knows.
+from auditwheel itself, so the tag written is one ``auditwheel show`` knows; but
+auditwheel, which never bundles a whitelisted runtime, also counts the versions a
+wheel needs from its bundled copy of one, so for such a wheel it names a newer
+policy than the wheel needs.
 """
 
 from __future__ import annotations
