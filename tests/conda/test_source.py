@@ -228,6 +228,24 @@ def test_tar_bz2_info_after_the_payload_is_collected(tmp_path: Path) -> None:
     assert source.info_files["licenses/vendor/NOTICE"] == NOTICE
 
 
+@pytest.mark.parametrize(("fmt", "late"), [("conda", ()), ("tar.bz2", ("info/link.json",))])
+def test_release_info_forgets_the_bytes_unless_more_may_follow(
+    tmp_path: Path, fmt: Fmt, late: tuple[str, ...]
+) -> None:
+    package = demo_builder().build(tmp_path, fmt=fmt)
+    if late:
+        move_to_end(package, late)
+    source = PackageSource(package)
+    info = source.read_info()
+    source.release_info()
+    assert source.info_names == set(info)
+    # A .tar.bz2 goes on from its first payload member: info/ files may still follow,
+    # and the model is then built again from them all.
+    assert source.info_files == ({} if fmt == "conda" else info)
+    read_members(source)
+    assert source.info_names == set(info) | {"link.json"}
+
+
 def test_conda_reads_each_component_once(tmp_path: Path) -> None:
     package = demo_builder().build(tmp_path, fmt="conda")
     source = PackageSource(package)

@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import zipfile
 from pathlib import Path
 from typing import Literal
@@ -332,6 +333,35 @@ def test_tar_bz2_with_paths_json_last_is_read_twice(tmp_path: Path) -> None:
     result = convert(package, tmp_path / "dist", on_progress=positions.append)
     assert _passes(positions) == 2
     assert "late-1.0.dist-info/entry_points.txt" in validate_wheel(result.wheel).files
+
+
+@pytest.mark.parametrize(
+    ("fmt", "late"),
+    [("conda", ()), ("tar.bz2", ()), ("tar.bz2", ("info/about.json", "info/index.json"))],
+)
+def test_provenance_files_are_the_package_info_files_as_they_are(
+    tmp_path: Path, fmt: Literal["conda", "tar.bz2"], late: tuple[str, ...]
+) -> None:
+    """`.dist-info/conda/` holds index.json, about.json, paths.json and run_exports.json
+    byte for byte, also those met after the payload (written first, the rest later)."""
+    builder = CondaPackageBuilder(name="prov", version="1.0", noarch="python")
+    builder.add_file("site-packages/prov.py", "VALUE = 1\n")
+    builder.set_run_exports({"weak": ["prov >=1.0"]})
+    package = builder.build(tmp_path / "pkgs", fmt=fmt)
+    if late:
+        move_to_end(package, late)
+    with tarfile.open(builder.build(tmp_path / "plain", fmt="tar.bz2")) as tar:
+        expected = {
+            name: tar.extractfile(f"info/{name}").read()  # type: ignore[union-attr]
+            for name in ("index.json", "about.json", "paths.json", "run_exports.json")
+        }
+    with zipfile.ZipFile(convert(package, tmp_path / "dist").wheel) as wheel:
+        found = {
+            name.rpartition("/")[2]: wheel.read(name)
+            for name in wheel.namelist()
+            if name.startswith("prov-1.0.dist-info/conda/")
+        }
+    assert found == expected
 
 
 @requires_gcc

@@ -101,9 +101,6 @@ def test_kept_dist_info_drops_installation_records() -> None:
     assert list(result.files) == [
         "METADATA",
         "WHEEL",
-        "conda/about.json",
-        "conda/index.json",
-        "conda/paths.json",
         "entry_points.txt",
         "licenses/LICENSE",
         "top_level.txt",
@@ -116,8 +113,6 @@ def test_kept_dist_info_drops_installation_records() -> None:
     assert result.files["entry_points.txt"] == kept["entry_points.txt"]
     assert result.files["top_level.txt"] == b"demo\n"
     assert result.files["licenses/LICENSE"] == b"MIT licence\n"
-    for name in ("index.json", "about.json", "paths.json"):
-        assert result.files[f"conda/{name}"] == info[name]
     assert result.warnings == ()
 
 

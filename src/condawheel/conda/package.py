@@ -61,7 +61,8 @@ class PathEntry:
 
     path: str
     path_type: PathType = PathType.FILE
-    sha256: str | None = None
+    #: The digest itself, not its 64 hex digits: half the memory, for every file.
+    sha256: bytes | None = None
     size: int | None = None
     prefix_placeholder: str | None = None
     file_mode: str = "text"
@@ -89,8 +90,6 @@ class CondaPackage:
     run_exports: Mapping[str, Any]
     #: Licence files from `info/licenses/`, by path relative to it.
     licenses: Mapping[str, bytes]
-    #: Raw bytes of the `info/` files kept for provenance.
-    provenance: Mapping[str, bytes]
     #: Which `info/` files the model was built from.
     info_keys: frozenset[str] = frozenset()
 
@@ -160,7 +159,6 @@ class CondaPackage:
                 for k, v in sorted(info.items())
                 if k.startswith("licenses/")
             },
-            provenance={k: info[k] for k in PROVENANCE_FILES if k in info},
             info_keys=frozenset(info),
         )
 
@@ -272,7 +270,7 @@ def _path_entry(filename: str, raw: object) -> PathEntry:
     return PathEntry(
         path=path,
         path_type=_path_type(filename, raw.get("path_type", "hardlink")),
-        sha256=sha256,
+        sha256=bytes.fromhex(sha256) if sha256 else None,
         size=size,
         prefix_placeholder=placeholder,
         file_mode=mode,

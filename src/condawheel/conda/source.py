@@ -116,8 +116,10 @@ class PackageSource:
         self._on_read = on_read
         self._threads = threads
         self._is_conda = path.name.endswith(".conda")
-        #: Every wanted `info/` file read so far.
+        #: Every wanted `info/` file read so far (see `release_info`).
         self.info_files: dict[str, bytes] = {}
+        #: The names of every wanted `info/` file read so far, released or not.
+        self.info_names: set[str] = set()
         #: A `.tar.bz2` stream stopped at its first payload member, to go on from.
         self._resume: Iterator[tuple[tarfile.TarFile, Any]] | None = None
         self._pending: tuple[tarfile.TarFile, Any] | None = None
@@ -139,6 +141,13 @@ class PackageSource:
                     break
         return dict(self.info_files)
 
+    def release_info(self) -> None:
+        """Forget the bytes of the `info/` files read so far, once the caller has what it
+        needs of them (a large package's paths.json is tens of MB), unless more may
+        follow the payload: then they are all needed together again."""
+        if self._resume is None:
+            self.info_files = {}
+
     def _has_plan_info(self) -> bool:
         """Whether what a conversion plans from (`index.json`, `paths.json`) is read.
         A legacy `info/files` list is not enough: a `paths.json` may still follow."""
@@ -159,6 +168,7 @@ class PackageSource:
                 )
             fileobj = tar.extractfile(member)
             self.info_files[rel] = fileobj.read() if fileobj else b""
+            self.info_names.add(rel)
 
     def members(self) -> Iterator[Member]:
         """Yield the payload members in archive order, directories left out."""

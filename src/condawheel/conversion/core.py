@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from condawheel.conda.known import KnownPackages
-from condawheel.conda.package import CondaPackage
+from condawheel.conda.package import PROVENANCE_FILES, CondaPackage
 from condawheel.conda.source import PackageSource
 from condawheel.conversion.dependencies import Dependencies
 from condawheel.conversion.distinfo import dist_info_files
@@ -151,11 +151,16 @@ def _write(
     but the rename."""
     standalone: Standalone | None = None
     libraries = LibraryCheck()
+    # The `info/` files kept for provenance go in first, and are then let go: paths.json
+    # of a package of many files is tens of MB, not to be held while the payload streams.
+    provenance = _write_provenance(sink, plan.dist.dist_info, source.info_files, set())
+    source.release_info()
     with HeldBinaries() as held:
         hold_inits = options.standalone and plan.package.is_windows
         payload_writer = PayloadWriter(plan, sink, held, hold_inits=hold_inits)
         payload = payload_writer.run(source)
         plan = payload_writer.plan  # with any `info/` files met after the payload began
+        _write_provenance(sink, plan.dist.dist_info, source.info_files, provenance)
         if options.standalone and payload.binaries:
             standalone = _bundle(plan, payload, held, known, options)
             kept: tuple[FoundBinary, ...] = standalone.binaries
@@ -182,6 +187,18 @@ def _write(
         metadata_warnings=dist_info.warnings,
         standalone=standalone,
     )
+
+
+def _write_provenance(
+    sink: Sink, dist_info: str, info: Mapping[str, bytes], written: set[str]
+) -> set[str]:
+    """Copy the `info/` files kept for provenance (design section 1) into the
+    `.dist-info/conda/` folder, as they are: those not in ``written`` already."""
+    for name in PROVENANCE_FILES:
+        if name in info and name not in written:
+            sink.write_bytes(f"{dist_info}/conda/{name}", info[name])
+            written.add(name)
+    return written
 
 
 def _devendor(

@@ -80,8 +80,6 @@ def dist_info_files(plan: Plan, payload: Payload, tags: TagDecision) -> DistInfo
     # A compressed tag set (manylinux_2_17_x86_64.manylinux2014_x86_64) is one Tag each.
     expanded = sorted(str(tag) for tag in parse_tag(tags.tag))
     files["WHEEL"] = wheel_file(expanded, purelib=tags.platform == "any", build=plan.build_tag)
-    for name, data in package.provenance.items():
-        files[f"conda/{name}"] = data
     if payload.prefix_records:
         files[PREFIX_MANIFEST] = prefix_manifest(payload)
     return DistInfo(files=dict(sorted(files.items())), warnings=tuple(warnings))

@@ -24,7 +24,7 @@ from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.layout import Destination, Scheme, is_wheel_data_path
 from condawheel.conversion.metadata import check_own_metadata, script_names
 from condawheel.conversion.payload_links import write_links
-from condawheel.conversion.payload_state import PayloadState, PrefixRecord, Written
+from condawheel.conversion.payload_state import PayloadState, PrefixRecord, written
 from condawheel.conversion.plan import Plan
 from condawheel.conversion.scripts import rewrite_shebang
 from condawheel.conversion.tags import FoundBinary
@@ -111,6 +111,10 @@ class PayloadWriter:
         self._state = PayloadState()
         self._held = held
 
+    def _arcname_of(self, path: str) -> str:
+        """The name in the wheel of what was written from the conda path ``path``."""
+        return self.arcname(self.plan.layout.destination(path))
+
     def arcname(self, destination: Destination) -> str:
         if destination.scheme is Scheme.ROOT:
             return destination.path
@@ -120,7 +124,7 @@ class PayloadWriter:
         state = self._state
         for member in source.members():
             self._member(member)
-        if source.info_files.keys() != self.plan.package.info_keys:
+        if source.info_names != self.plan.package.info_keys:
             # Some `info/` files followed the payload (an old .tar.bz2): read them now.
             package = CondaPackage.from_info(self.label, source.info_files)
             self.plan = replace(self.plan, package=package)
@@ -136,7 +140,11 @@ class PayloadWriter:
         return Payload(
             binaries=tuple(state.binaries[k] for k in sorted(state.binaries)),
             root_files=tuple(
-                sorted(w.arcname for w in state.written.values() if w.scheme is Scheme.ROOT)
+                sorted(
+                    self._arcname_of(path)
+                    for path, how in state.written.items()
+                    if how.scheme is Scheme.ROOT
+                )
             ),
             metadata_files=dict(sorted(state.metadata.items())),
             prefix_records=tuple(sorted(state.prefix, key=lambda r: r.path)),
@@ -163,9 +171,14 @@ class PayloadWriter:
                 return
             # What is kept by path holds paths.json's string, not a second equal one.
             member = replace(member, path=listed.path)
-        if member.path in state.seen:
+        if member.path in state.seen or member.path in state.written:
             raise BadInputError(f"{self.label}: {member.path!r} appears twice in the archive")
-        state.seen.add(member.path)
+        self._take(member)
+        if member.path not in state.written:  # `written` remembers the rest
+            state.seen.add(member.path)
+
+    def _take(self, member: Member) -> None:
+        state = self._state
         destination = self.plan.layout.destination(member.path)
         if member.kind is not MemberKind.FILE:
             state.links.append(member)
@@ -228,13 +241,18 @@ class PayloadWriter:
                 arcname, Prefixed(head, member.stream), executable=executable
             )
             self._verify(member.path, sha256, size)
-            self._record(member.path, arcname, executable, destination.scheme, sha256)
+            self._record(member.path, arcname, executable, destination.scheme, checked=True)
             return
+        entry = self._entry(member.path)
         record = self.sink.write_stream(
-            arcname, Prefixed(head, member.stream), executable=executable, size_hint=member.size
+            arcname,
+            Prefixed(head, member.stream),
+            executable=executable,
+            size_hint=member.size,
+            digest_hint=entry.sha256 if entry is not None else None,
         )
         self._verify(member.path, record.sha256, record.size)
-        self._record(member.path, arcname, executable, destination.scheme, record.sha256)
+        self._record(member.path, arcname, executable, destination.scheme, checked=True)
 
     def _hold_binary(
         self, member: Member, destination: Destination, head: bytes, fmt: BinaryFormat
@@ -250,7 +268,7 @@ class PayloadWriter:
         self._verify(member.path, sha256, size)
         with path.open("rb") as stream:
             self._read_binary(member.path, arcname, destination, stream, fmt)
-        self._record(member.path, arcname, executable, destination.scheme, sha256)
+        self._record(member.path, arcname, executable, destination.scheme, checked=True)
 
     def _read_binary(
         self,
@@ -272,9 +290,9 @@ class PayloadWriter:
         )
 
     def _record(
-        self, path: str, arcname: str, executable: bool, scheme: Scheme, sha256: str = ""
+        self, path: str, arcname: str, executable: bool, scheme: Scheme, *, checked: bool = False
     ) -> None:
-        self._state.written[path] = Written(arcname, executable, scheme, sha256)
+        self._state.written[path] = written(executable, scheme, checked)
         entry = self._entry(path)
         if entry is not None and entry.prefix_placeholder:
             self._state.prefix.append(
@@ -290,7 +308,7 @@ class PayloadWriter:
         entry = self._entry(path)
         if entry is None:
             return
-        if (entry.sha256 and entry.sha256 != sha256) or (
+        if (entry.sha256 and entry.sha256.hex() != sha256) or (
             entry.size is not None and entry.size != size
         ):
             raise BadInputError(
@@ -304,7 +322,9 @@ class PayloadWriter:
         missing = [
             p
             for p, e in self._paths.items()
-            if e.path_type is not PathType.DIRECTORY and p not in self._state.seen
+            if e.path_type is not PathType.DIRECTORY
+            and p not in self._state.seen
+            and p not in self._state.written
         ]
         if missing:
             more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
@@ -338,7 +358,7 @@ class PayloadWriter:
                 self.sink.write_bytes(
                     arcname, rewritten if rewritten is not None else data, executable=executable
                 )
-            state.written[path] = Written(arcname, executable, destination.scheme)
+            state.written[path] = written(executable, destination.scheme)
             still_prefixed = placeholder is not None and (
                 rewritten is None or placeholder.encode() in rewritten
             )
@@ -346,15 +366,16 @@ class PayloadWriter:
                 self._record(path, arcname, executable, destination.scheme)
 
     def _copy(self, path: str, source: str, destination: Destination) -> None:
-        written = self._state.written[source]
+        executable = self._state.written[source].executable
         arcname = self.arcname(destination)
         if self.sink.has(arcname) or arcname in self._held:
             return
-        if written.arcname in self._held:
-            self._held.alias(written.arcname, arcname)
+        source_arcname = self._arcname_of(source)
+        if source_arcname in self._held:
+            self._held.alias(source_arcname, arcname)
         else:
-            self.sink.copy(written.arcname, arcname, executable=written.executable)
-        self._state.written[path] = Written(arcname, written.executable, destination.scheme)
+            self.sink.copy(source_arcname, arcname, executable=executable)
+        self._state.written[path] = written(executable, destination.scheme)
         for record in list(self._state.prefix):
             if record.conda_path == source:
                 self._state.prefix.append(

@@ -116,7 +116,11 @@ class _LinkWriter:
     def _file_with_hash(self, path: str) -> str:
         entry = self.entry_of(path)
         wanted = entry.sha256 if entry else None
-        found = sorted(p for p, w in self.state.written.items() if wanted and w.sha256 == wanted)
+        found = sorted(
+            p
+            for p, w in self.state.written.items()
+            if wanted and w.checked and (e := self.entry_of(p)) is not None and e.sha256 == wanted
+        )
         if not found:
             raise BadInputError(
                 f"{self.label}: {path} is listed as a symlink but stored without its "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from condawheel.conda.source import Member
@@ -19,14 +20,22 @@ class PrefixRecord:
     mode: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Written:
-    """A payload file as written into the wheel."""
+    """How a payload file went into the wheel; its name there follows from its conda
+    path through the layout. Made by `written`, so that one instance stands for every
+    file written alike: a package may hold 100,000 files."""
 
-    arcname: str
     executable: bool
     scheme: Scheme
-    sha256: str = ""
+    #: Streamed from the archive and checked against paths.json, whose sha256 then
+    #: stands for its content.
+    checked: bool = False
+
+
+@functools.cache
+def written(executable: bool, scheme: Scheme, checked: bool = False) -> Written:
+    return Written(executable, scheme, checked)
 
 
 @dataclass(slots=True)
@@ -39,6 +48,7 @@ class PayloadState:
     binaries: dict[str, FoundBinary] = field(default_factory=dict)
     metadata: dict[str, bytes] = field(default_factory=dict)
     prefix: list[PrefixRecord] = field(default_factory=list)
+    #: Members met and not in `written` (links, metadata, scripts held, dropped).
     seen: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)

@@ -12,7 +12,7 @@ import time
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
@@ -86,7 +86,13 @@ class Sink(Protocol):
 
     def has(self, arcname: str) -> bool: ...
     def write_stream(
-        self, arcname: str, stream: Readable, *, executable: bool = ..., size_hint: int = ...
+        self,
+        arcname: str,
+        stream: Readable,
+        *,
+        executable: bool = ...,
+        size_hint: int = ...,
+        digest_hint: bytes | None = ...,
     ) -> RecordEntry: ...
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
     def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
@@ -142,7 +148,8 @@ class WheelWriter:
         """``threads`` deflate members at once; the bytes are the same for any number."""
         self.out_dir = out_dir
         self._date_time = date_time
-        self._records: dict[str, RecordEntry] = {}
+        #: Each entry's sha256 digest, by name (its size is in the zip's own index).
+        self._digests: dict[str, bytes] = {}
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
         os.close(fd)
         self._temp = Path(name)
@@ -174,13 +181,22 @@ class WheelWriter:
         return info
 
     def has(self, arcname: str) -> bool:
-        return arcname in self._records
+        return arcname in self._digests
 
     def write_stream(
-        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+        self,
+        arcname: str,
+        stream: Readable,
+        *,
+        executable: bool = False,
+        size_hint: int = 0,
+        digest_hint: bytes | None = None,
     ) -> RecordEntry:
         """Hash the stream here; hand its blocks over to be deflated (on the threads)
-        and written in order. The entry is written by the time `finish` returns."""
+        and written in order. The entry is written by the time `finish` returns.
+
+        ``digest_hint``: the sha256 digest the caller expects (paths.json's); kept for
+        RECORD when it is the content's, instead of a second equal object per file."""
         sample = _read_sample(stream)
         info = self._info(
             arcname, executable=executable, size=size_hint, compress_type=compression_for(sample)
@@ -200,9 +216,9 @@ class WheelWriter:
             else:
                 self._queue.data(ready(block))
         self._queue.end(crc=crc, size=size)
-        entry = RecordEntry(arcname, digest.hexdigest(), size)
-        self._records[arcname] = entry
-        return entry
+        raw = digest.digest()
+        self._digests[arcname] = digest_hint if raw == digest_hint else raw
+        return RecordEntry(arcname, raw.hex(), size)
 
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
         return self.write_stream(
@@ -225,12 +241,11 @@ class WheelWriter:
         for chunk in appender.compressed(source):
             appender.write(chunk)
         appender.end(crc=written.CRC, size=written.file_size)
-        entry = replace(self._records[source], path=arcname)
-        self._records[arcname] = entry
-        return entry
+        self._digests[arcname] = raw = self._digests[source]
+        return RecordEntry(arcname, raw.hex(), written.file_size)
 
     def entries(self) -> Iterator[str]:
-        return iter(self._records)
+        return iter(self._digests)
 
     def finish(self, dist_info: str, destination: Path, *, overwrite: bool, label: str) -> Path:
         """Write RECORD, close the archive and move it to ``destination``.
@@ -244,10 +259,15 @@ class WheelWriter:
             raise _exists(label, destination)
         record = record_path(dist_info)
         key = order_key(dist_info)
-        records = sorted(self._records.values(), key=lambda r: key(r.path))
-        self._records = {}
+        self._queue.flush()  # every entry so far is in the zip's index, with its size
+        written = sorted(self._zip.filelist, key=lambda info: key(info.filename))
+        digests, self._digests = self._digests, {}
         rows = itertools.chain(
-            ((r.path, r.hash_field, r.size) for r in records), [(record, "", "")]
+            (
+                (info.filename, hash_field(digests.pop(info.filename)), info.file_size)
+                for info in written
+            ),
+            [(record, "", "")],
         )
         self.write_stream(record, _RowReader(rows))
         self._queue.flush()
@@ -338,7 +358,13 @@ class DiscardingWriter:
         return arcname in self._names
 
     def write_stream(
-        self, arcname: str, stream: Readable, *, executable: bool = False, size_hint: int = 0
+        self,
+        arcname: str,
+        stream: Readable,
+        *,
+        executable: bool = False,
+        size_hint: int = 0,
+        digest_hint: bytes | None = None,
     ) -> RecordEntry:
         digest = hashlib.sha256()
         size = 0
