@@ -681,6 +681,7 @@ def use_stdlib_codecs() -> None:
 
     bz2_stream.indexed_bzip2 = types.SimpleNamespace(open=open_bz2)  # type: ignore[assignment]
     deflate.zlib_ng = zlib  # type: ignore[assignment]
+    deflate.LEVEL = 6  # zlib's default, as before
     writer.zlib_ng = zlib  # type: ignore[assignment]
 
 

@@ -317,9 +317,11 @@ def _path_type(filename: str, value: object) -> PathType:
 def _clean(text: str) -> bool:
     """No longer than a path can be, and no control, surrogate or line-separator
     character (a file name or a placeholder in bytes holds none)."""
-    return len(text) <= _MAX_PATH and not any(
-        unicodedata.category(ch) in _NOT_IN_PATHS for ch in text
-    )
+    if len(text) > _MAX_PATH:
+        return False
+    if text.isascii():  # the usual case, at C speed: ASCII's only such are controls
+        return text.isprintable()
+    return not any(unicodedata.category(ch) in _NOT_IN_PATHS for ch in text)
 
 
 def clean_path(filename: str, path: str) -> str:

