@@ -325,6 +325,10 @@ def test_tar_bz2_with_info_first_is_read_in_one_pass(tmp_path: Path) -> None:
     # link.json and the licence followed the payload, and still count.
     assert "late-1.0.dist-info/entry_points.txt" in names
     assert "late-1.0.dist-info/licenses/LICENSE" in names
+    # The model built again with them keeps the paths parsed before the payload.
+    paths = result.plan.package.paths
+    assert paths is not None and "site-packages/late.py" in paths
+    assert "link.json" in result.plan.package.info_keys
 
 
 def test_tar_bz2_with_paths_json_last_is_read_twice(tmp_path: Path) -> None:

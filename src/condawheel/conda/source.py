@@ -142,11 +142,10 @@ class PackageSource:
         return dict(self.info_files)
 
     def release_info(self) -> None:
-        """Forget the bytes of the `info/` files read so far, once the caller has what it
-        needs of them (a large package's paths.json is tens of MB), unless more may
-        follow the payload: then they are all needed together again."""
-        if self._resume is None:
-            self.info_files = {}
+        """Forget the bytes of paths.json, the one `info/` file that grows with the
+        package (tens of MB for 100,000 files), once the caller holds what it needs of
+        it. It never follows the payload: `read_info` reads on until it has it."""
+        self.info_files.pop("paths.json", None)
 
     def _has_plan_info(self) -> bool:
         """Whether what a conversion plans from (`index.json`, `paths.json`) is read.

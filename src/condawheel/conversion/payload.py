@@ -125,8 +125,12 @@ class PayloadWriter:
         for member in source.members():
             self._member(member)
         if source.info_names != self.plan.package.info_keys:
-            # Some `info/` files followed the payload (an old .tar.bz2): read them now.
+            # Some `info/` files followed the payload (an old .tar.bz2): read them now,
+            # with the paths already parsed (their bytes are let go of).
             package = CondaPackage.from_info(self.label, source.info_files)
+            package = replace(
+                package, paths=self.plan.package.paths, info_keys=frozenset(source.info_names)
+            )
             self.plan = replace(self.plan, package=package)
         self._check_missing()
         self._write_held_scripts()
