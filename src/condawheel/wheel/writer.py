@@ -21,11 +21,11 @@ from zlib_ng import zlib_ng
 from condawheel.exceptions import BadInputError
 from condawheel.stale import PART_SUFFIX, part_prefix
 from condawheel.streams import Readable
-from condawheel.wheel.deflate import Deflater, blocks, ready
-from condawheel.wheel.hashing import Hasher
+from condawheel.wheel.deflate import Deflater, blocks, deflate_block, ready
+from condawheel.wheel.hashing import Digest, Hasher
 from condawheel.wheel.record import format_rows, hash_field, record_path
 from condawheel.wheel.zip_entries import EntryAppender, EntryQueue, needs_zip64
-from condawheel.wheel.zip_order import canonical_order, order_key, reorder
+from condawheel.wheel.zip_order import canonical_order, reorder
 
 CHUNK = 1024 * 1024
 #: Blocks that may wait for compression or writing, per thread: enough to keep every
@@ -192,23 +192,29 @@ class WheelWriter:
         executable: bool = False,
         size_hint: int = 0,
         digest_hint: bytes | None = None,
+        in_line: bool = False,
     ) -> RecordEntry:
         """Hash the stream here; hand its blocks over to be deflated (on the threads)
         and written in order. The entry is written by the time `finish` returns.
 
         ``digest_hint``: the sha256 digest the caller expects (paths.json's); kept for
-        RECORD when it is the content's, instead of a second equal object per file."""
+        RECORD when it is the content's, instead of a second equal object per file.
+        ``in_line``: deflate and hash on this thread, one block at a time (the same
+        bytes), for what is written when memory is at its highest: RECORD."""
         sample = _read_sample(stream)
         info = self._info(
             arcname, executable=executable, size=size_hint, compress_type=compression_for(sample)
         )
         self._queue.begin(info, zip64=needs_zip64(size_hint))
         deflated = info.compress_type == zipfile.ZIP_DEFLATED
-        digest = self._hasher.start()
+        digest = Digest(None) if in_line else self._hasher.start()
         history = b""
         for block, last in blocks(sample, stream):
             digest.update(block)
-            if deflated:
+            if deflated and in_line:
+                self._queue.data(ready(deflate_block(block, history, last=last)))
+                history = block
+            elif deflated:
                 self._queue.data(self._deflater.submit(block, history, last=last))
                 history = block
             else:
@@ -257,9 +263,8 @@ class WheelWriter:
             self.abort()
             raise _exists(label, destination)
         record = record_path(dist_info)
-        key = order_key(dist_info)
         self._queue.flush()  # every entry so far is in the zip's index, with its size
-        written = sorted(self._zip.filelist, key=lambda info: key(info.filename))
+        written = canonical_order(self._zip.filelist, dist_info)
         digests, self._digests = self._digests, {}
         rows = itertools.chain(
             (
@@ -268,7 +273,7 @@ class WheelWriter:
             ),
             [(record, "", "")],
         )
-        self.write_stream(record, _RowReader(rows))
+        self.write_stream(record, _RowReader(rows), in_line=True)
         self._queue.flush()
         self._deflater.close()
         self._hasher.close()

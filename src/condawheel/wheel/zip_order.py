@@ -10,22 +10,24 @@ from __future__ import annotations
 
 import struct
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from operator import attrgetter
 from pathlib import Path
 
 _LOCAL_HEADER = 30
 _DATA_DESCRIPTOR = 0x08
 
 
-def order_key(dist_info: str) -> Callable[[str], tuple[bool, bool, str]]:
-    """Name order, with the `.dist-info` last and its RECORD last of all."""
-    record = f"{dist_info}/RECORD"
-    return lambda name: (name == record, name.startswith(f"{dist_info}/"), name)
-
-
 def canonical_order(entries: Sequence[zipfile.ZipInfo], dist_info: str) -> list[zipfile.ZipInfo]:
-    key = order_key(dist_info)
-    return sorted(entries, key=lambda info: key(info.filename))
+    """Name order, with the `.dist-info` last and its RECORD last of all. Sorted by the
+    names themselves, not by a key made per entry: 100,000 entries, 100,000 keys."""
+    by_name = sorted(entries, key=attrgetter("filename"))
+    record, inside = f"{dist_info}/RECORD", f"{dist_info}/"
+    return [
+        *(i for i in by_name if not i.filename.startswith(inside)),
+        *(i for i in by_name if i.filename.startswith(inside) and i.filename != record),
+        *(i for i in by_name if i.filename == record),
+    ]
 
 
 def reorder(source: Path, target: Path, order: Sequence[zipfile.ZipInfo]) -> None:
