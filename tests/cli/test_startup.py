@@ -20,6 +20,11 @@ HEAVY = ("lief", "rattler", "rattler_build", "twine", "requests", "rich", "audit
 
 def _imported_by(*argv: str) -> set[str]:
     """The top-level modules loaded by `condawheel ARGV`, run in a fresh interpreter."""
+    return {name.split(".")[0] for name in _modules_loaded_by(*argv)}
+
+
+def _modules_loaded_by(*argv: str) -> set[str]:
+    """Every module loaded by `condawheel ARGV`, run in a fresh interpreter."""
     code = (
         "import sys, json, contextlib, io\n"
         "from condawheel.cli.main import main\n"
@@ -29,7 +34,7 @@ def _imported_by(*argv: str) -> set[str]:
         f"        main({list(argv)!r})\n"
         "    except SystemExit:\n"
         "        pass\n"
-        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
@@ -48,6 +53,17 @@ def test_command_help_and_usage_errors_import_no_heavy_library(command: str) -> 
     for argv in ((command, "--help"), (command, "--no-such-flag")):
         heavy = _imported_by(*argv) & set(HEAVY)
         assert not heavy, f"condawheel {' '.join(argv)} imports {sorted(heavy)}"
+
+
+def test_converting_a_package_off_a_terminal_loads_no_display_nor_solver(
+    tmp_path: Path,
+) -> None:
+    """Its first line comes sooner for what it does not load: rich draws only on a
+    terminal, the solver and downloader serve only --spec."""
+    package = CondaPackageBuilder(name="quick", version="1.0", noarch="generic").build(tmp_path)
+    loaded = _modules_loaded_by("convert", str(package), "-w", str(tmp_path / "dist"))
+    assert "condawheel.conversion.core" in loaded  # it did convert
+    assert not {"rich", "condawheel.conda.fetch", "installer.records"} & loaded
 
 
 def test_build_parser_still_knows_every_command() -> None:

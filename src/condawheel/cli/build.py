@@ -122,7 +122,6 @@ def recipe_path(args: argparse.Namespace) -> Path:
 
 
 def execute(args: argparse.Namespace) -> int:
-    from condawheel.building.core import build
     from condawheel.building.recipes import BuildFailedError
     from condawheel.cli.progress import log_display
 
@@ -131,6 +130,9 @@ def execute(args: argparse.Namespace) -> int:
     label = f"building {recipe}"
     try:
         with log_display(label, enabled=not args.json, echo=args.verbose) as on_log:
+            # Loaded under the display, which a terminal then shows at once.
+            from condawheel.building.core import build
+
             result = build(
                 recipe,
                 out_dir,

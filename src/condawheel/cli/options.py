@@ -84,9 +84,6 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
 
 def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
     """What --spec asks to solve and download, or None without --spec."""
-    from condawheel.conda.fetch import FetchRequest
-    from condawheel.defaults import default_cache_dir
-
     if not args.specs:
         given = [
             flag
@@ -107,6 +104,9 @@ def fetch_request(args: argparse.Namespace) -> FetchRequest | None:
         raise ConfigurationError(
             "--spec needs --channel: a channel name (conda-forge), a URL or a local channel's path"
         )
+    from condawheel.conda.fetch import FetchRequest  # py-rattler's solver: only for --spec
+    from condawheel.defaults import default_cache_dir
+
     return FetchRequest(
         specs=tuple(args.specs),
         channels=tuple(args.channels),

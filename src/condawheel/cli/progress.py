@@ -5,19 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from typing import TYPE_CHECKING
 
 from condawheel.cli import output
+
+if TYPE_CHECKING:  # rich is imported only to draw, on a terminal
+    from rich.progress import Progress, TaskID
 
 
 @contextmanager
@@ -27,6 +20,9 @@ def progress_bar(label: str, total: int, *, enabled: bool) -> Iterator[Callable[
     if not enabled or not sys.stderr.isatty():
         yield lambda _n: None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -51,6 +47,8 @@ def log_display(label: str, *, enabled: bool, echo: bool) -> Iterator[Callable[[
     if not enabled or not sys.stderr.isatty():
         yield lambda _line: None
         return
+    from rich.console import Console
+
     console = Console(stderr=True)
     with console.status(label) as status:
         yield lambda line: status.update(f"{label}: {line[: console.width - len(label) - 6]}")
@@ -78,6 +76,15 @@ def count_display(label: str, *, enabled: bool) -> Iterator[Counter]:
     if not enabled or not sys.stderr.isatty():
         yield Counter()
         return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),

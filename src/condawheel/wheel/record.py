@@ -8,8 +8,6 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 
-from installer.records import parse_record_file
-
 #: Raised by `parse_rows` for text that is not CSV.
 RecordError = csv.Error
 
@@ -34,6 +32,8 @@ def parse_rows(text: str) -> list[list[str]]:
 
 def listed_paths(text: str) -> list[str]:
     """The paths a RECORD lists, as installer reads them (raises ValueError, IndexError)."""
+    from installer.records import parse_record_file  # not needed to write a wheel
+
     return [row[0] for row in parse_record_file(text.splitlines())]
 
 
