@@ -247,13 +247,8 @@ class PayloadWriter:
             self._verify(member.path, sha256, size)
             self._record(member.path, arcname, executable, destination.scheme, checked=True)
             return
-        entry = self._entry(member.path)
         record = self.sink.write_stream(
-            arcname,
-            Prefixed(head, member.stream),
-            executable=executable,
-            size_hint=member.size,
-            digest_hint=entry.sha256 if entry is not None else None,
+            arcname, Prefixed(head, member.stream), executable=executable, size_hint=member.size
         )
         self._verify(member.path, record.sha256, record.size)
         self._record(member.path, arcname, executable, destination.scheme, checked=True)

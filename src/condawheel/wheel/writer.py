@@ -6,7 +6,6 @@ import hashlib
 import io
 import itertools
 import os
-import stat
 import tempfile
 import time
 import zipfile
@@ -25,7 +24,8 @@ from condawheel.wheel.deflate import Deflater, blocks, deflate_block, ready
 from condawheel.wheel.hashing import Digest, Hasher
 from condawheel.wheel.record import format_rows, hash_field, record_path
 from condawheel.wheel.zip_entries import EntryAppender, EntryQueue, needs_zip64
-from condawheel.wheel.zip_order import canonical_order, reorder
+from condawheel.wheel.zip_index import EntryIndex, new_zip_info
+from condawheel.wheel.zip_order import reorder, write_central_directory
 
 CHUNK = 1024 * 1024
 #: Blocks that may wait for compression or writing, per thread: enough to keep every
@@ -35,9 +35,6 @@ _EPOCH_1980 = 315532800
 #: 2107-12-31 23:59:58, the last time a zip entry can hold.
 _LAST_ZIP_SECOND = 4354819198
 
-#: Permission bits of an entry (one int for all, not one per entry).
-_REGULAR = (stat.S_IFREG | 0o644) << 16
-_EXECUTABLE = (stat.S_IFREG | 0o755) << 16
 #: RECORD rows formatted at a time.
 _ROWS_PER_READ = 1024
 #: A first chunk at least this large decides whether deflate is worth it.
@@ -92,7 +89,6 @@ class Sink(Protocol):
         *,
         executable: bool = ...,
         size_hint: int = ...,
-        digest_hint: bytes | None = ...,
     ) -> RecordEntry: ...
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = ...) -> RecordEntry: ...
     def copy(self, source: str, arcname: str, *, executable: bool = ...) -> RecordEntry: ...
@@ -148,13 +144,12 @@ class WheelWriter:
         """``threads`` deflate members at once; the bytes are the same for any number."""
         self.out_dir = out_dir
         self._date_time = date_time
-        #: Each entry's sha256 digest, by name (its size is in the zip's own index).
-        self._digests: dict[str, bytes] = {}
+        #: Each entry written, with its digest: the central directory and RECORD.
+        self._index = EntryIndex()
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=out_dir)
-        os.close(fd)
         self._temp = Path(name)
-        self._zip = zipfile.ZipFile(self._temp, "w")
-        self._appender = EntryAppender(self._zip)
+        self._file = os.fdopen(fd, "w+b")
+        self._appender = EntryAppender(self._file, self._index)
         self._deflater = Deflater(threads)
         self._hasher = Hasher(threaded=self._deflater.threads > 1)
         self._queue = EntryQueue(self._appender, limit=_BLOCKS_PER_THREAD * self._deflater.threads)
@@ -171,18 +166,9 @@ class WheelWriter:
         if exc_type is not None:
             self.abort()
 
-    def _info(
-        self, arcname: str, *, executable: bool, size: int, compress_type: int
-    ) -> zipfile.ZipInfo:
-        info = zipfile.ZipInfo(arcname, self._date_time)
-        info.create_system = 3  # unix, so the permission bits below are honoured
-        info.external_attr = _EXECUTABLE if executable else _REGULAR
-        info.compress_type = compress_type
-        info.file_size = size
-        return info
-
     def has(self, arcname: str) -> bool:
-        return arcname in self._digests
+        self._queue.flush()  # entries are indexed once written
+        return self._index.find(arcname) is not None
 
     def write_stream(
         self,
@@ -191,19 +177,20 @@ class WheelWriter:
         *,
         executable: bool = False,
         size_hint: int = 0,
-        digest_hint: bytes | None = None,
         in_line: bool = False,
     ) -> RecordEntry:
         """Hash the stream here; hand its blocks over to be deflated (on the threads)
         and written in order. The entry is written by the time `finish` returns.
 
-        ``digest_hint``: the sha256 digest the caller expects (paths.json's); kept for
-        RECORD when it is the content's, instead of a second equal object per file.
         ``in_line``: deflate and hash on this thread, one block at a time (the same
         bytes), for what is written when memory is at its highest: RECORD."""
         sample = _read_sample(stream)
-        info = self._info(
-            arcname, executable=executable, size=size_hint, compress_type=compression_for(sample)
+        info = new_zip_info(
+            arcname,
+            self._date_time,
+            executable=executable,
+            size=size_hint,
+            compress_type=compression_for(sample),
         )
         self._queue.begin(info, zip64=needs_zip64(size_hint))
         deflated = info.compress_type == zipfile.ZIP_DEFLATED
@@ -221,8 +208,7 @@ class WheelWriter:
                 self._queue.data(ready(block))
         raw, crc = digest.result()
         size = digest.size
-        self._queue.end(crc=crc, size=size)
-        self._digests[arcname] = digest_hint if raw == digest_hint else raw
+        self._queue.end(crc=crc, size=size, digest=raw)
         return RecordEntry(arcname, raw.hex(), size)
 
     def write_bytes(self, arcname: str, data: bytes, *, executable: bool = False) -> RecordEntry:
@@ -233,24 +219,28 @@ class WheelWriter:
     def copy(self, source: str, arcname: str, *, executable: bool = False) -> RecordEntry:
         """Write a second entry with the content of one already written: its compressed
         bytes, as they are (a link's copy costs no compression)."""
-        self._queue.flush()  # the source's bytes are in the file
-        written = self._zip.getinfo(source)
-        info = self._info(
+        self._queue.flush()  # the source's bytes are in the file, and indexed
+        written = self._index.find(source)
+        if written is None:
+            raise KeyError(f"{source} is not in the wheel")
+        info = new_zip_info(
             arcname,
+            self._date_time,
             executable=executable,
             size=written.file_size,
             compress_type=written.compress_type,
         )
         appender = self._appender
         appender.begin(info, zip64=needs_zip64(written.file_size))
-        for chunk in appender.compressed(source):
+        for chunk in appender.compressed(written):
             appender.write(chunk)
-        appender.end(crc=written.CRC, size=written.file_size)
-        self._digests[arcname] = raw = self._digests[source]
-        return RecordEntry(arcname, raw.hex(), written.file_size)
+        appender.end(crc=written.crc, size=written.file_size, digest=written.digest)
+        return RecordEntry(arcname, written.digest.hex(), written.file_size)
 
     def entries(self) -> Iterator[str]:
-        return iter(self._digests)
+        """The names written so far, in name order."""
+        self._queue.flush()
+        return self._index.names()
 
     def finish(self, dist_info: str, destination: Path, *, overwrite: bool, label: str) -> Path:
         """Write RECORD, close the archive and move it to ``destination``.
@@ -263,13 +253,11 @@ class WheelWriter:
             self.abort()
             raise _exists(label, destination)
         record = record_path(dist_info)
-        self._queue.flush()  # every entry so far is in the zip's index, with its size
-        written = canonical_order(self._zip.filelist, dist_info)
-        digests, self._digests = self._digests, {}
+        self._queue.flush()  # every entry so far is in the index, with its size
         rows = itertools.chain(
             (
-                (info.filename, hash_field(digests.pop(info.filename)), info.file_size)
-                for info in written
+                (entry.name, hash_field(entry.digest), entry.file_size)
+                for entry in self._index.in_order(dist_info)
             ),
             [(record, "", "")],
         )
@@ -277,7 +265,6 @@ class WheelWriter:
         self._queue.flush()
         self._deflater.close()
         self._hasher.close()
-        self._zip.close()
         self._put_in_order(dist_info)
         self._temp.chmod(0o644)
         if overwrite:
@@ -298,29 +285,43 @@ class WheelWriter:
         return destination
 
     def _put_in_order(self, dist_info: str) -> None:
-        written = self._zip.infolist()
-        # The closed archive's index is not needed again: only the list goes on.
-        self._zip.NameToInfo.clear()
-        order = canonical_order(written, dist_info)
-        if all(a is b for a, b in zip(order, written, strict=True)):
+        """End the wheel with its central directory, its entries in the order
+        `EntryIndex.in_order` gives: as written if they are, else copied into it."""
+        index, date_time = self._index, self._date_time
+        offsets = (entry.header_offset for entry in index.in_order(dist_info))
+        if all(a < b for a, b in itertools.pairwise(offsets)):
+            self._file.seek(self._appender.end_offset)
+            write_central_directory(
+                self._file,
+                lambda: (entry.zip_info(date_time) for entry in index.in_order(dist_info)),
+                len(index),
+            )
+            self._file.close()
             return
         fd, name = tempfile.mkstemp(prefix=part_prefix(), suffix=PART_SUFFIX, dir=self.out_dir)
-        os.close(fd)
         ordered = Path(name)
         try:
-            reorder(self._temp, ordered, order)
+            with os.fdopen(fd, "w+b") as target:
+                moved = reorder(self._file, target, index.in_order(dist_info))
+                write_central_directory(
+                    target,
+                    lambda: (
+                        entry.zip_info(date_time, header_offset=offset)
+                        for entry, offset in zip(index.in_order(dist_info), moved, strict=True)
+                    ),
+                    len(index),
+                )
         except BaseException:
             ordered.unlink(missing_ok=True)
             raise
-        finally:
-            written.clear()
+        self._file.close()
         self._temp.unlink()
         self._temp = ordered
 
     def abort(self) -> None:
         self._deflater.close()
         self._hasher.close()
-        self._zip.close()
+        self._file.close()
         self._temp.unlink(missing_ok=True)
 
 
@@ -370,7 +371,6 @@ class DiscardingWriter:
         *,
         executable: bool = False,
         size_hint: int = 0,
-        digest_hint: bytes | None = None,
     ) -> RecordEntry:
         digest = hashlib.sha256()
         size = 0
@@ -389,4 +389,5 @@ class DiscardingWriter:
         return self._names[arcname]
 
     def entries(self) -> Iterator[str]:
-        return iter(self._names)
+        """The names written so far, in name order (as `WheelWriter.entries`)."""
+        return iter(sorted(self._names))
