@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from condawheel.conda.package import (
-    DEFAULT_PLACEHOLDER,
-    CondaPackage,
-    NoarchType,
-    PathEntry,
-    PathType,
-)
+from condawheel.conda.package import DEFAULT_PLACEHOLDER, CondaPackage, NoarchType
+from condawheel.conda.path_table import PathEntry, PathType
 from condawheel.exceptions import BadInputError
 from sample_index import FILENAME, INDEX
 
@@ -116,7 +111,7 @@ def test_paths_are_normalised() -> None:
     }
     package = from_info({"index.json": dumps(INDEX), "paths.json": dumps(paths)})
     assert package.paths is not None
-    assert list(package.paths) == ["lib/libfoo.so", "Lib/site-packages/foo/__init__.py"]
+    assert set(package.paths) == {"lib/libfoo.so", "Lib/site-packages/foo/__init__.py"}
 
 
 def test_legacy_files_and_has_prefix() -> None:
@@ -309,6 +304,18 @@ def test_legacy_path_escaping_the_package() -> None:
 )
 def test_malformed_paths_json(paths: object) -> None:
     assert "paths.json" in _error({"index.json": dumps(INDEX), "paths.json": dumps(paths)})
+
+
+def test_a_path_listed_twice_is_refused() -> None:
+    paths = {"paths": [{"_path": "bin/foo"}, {"_path": "lib/x"}, {"_path": "./bin//foo"}]}
+    message = _error({"index.json": dumps(INDEX), "paths.json": dumps(paths)})
+    assert "lists 'bin/foo' twice" in message
+
+
+@pytest.mark.parametrize("size", [2**60, 2**64, 10**19 + 7])
+def test_a_size_no_file_has_is_refused(size: int) -> None:
+    paths = {"paths": [{"_path": "bin/foo", "size_in_bytes": size}]}
+    assert "size_in_bytes" in _error({"index.json": dumps(INDEX), "paths.json": dumps(paths)})
 
 
 def test_unknown_path_type() -> None:

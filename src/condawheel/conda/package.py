@@ -13,6 +13,7 @@ from typing import Any
 import rattler
 
 from condawheel.conda.infojson import MALFORMED, check_index, json_object
+from condawheel.conda.path_table import PathEntry, PathPacker, PathType
 from condawheel.exceptions import BadInputError
 from condawheel.quoting import quote
 
@@ -24,6 +25,8 @@ PROVENANCE_FILES = ("index.json", "about.json", "paths.json", "run_exports.json"
 
 #: What to do about a package that tries to write outside its prefix.
 UNTRUSTED = "do not use this package: rebuild it from a trusted recipe"
+#: Larger than any file (an exabyte).
+_MAX_SIZE = 2**60
 #: Longer than any path a file system takes (PATH_MAX).
 _MAX_PATH = 4096
 _SHA256 = re.compile(r"[0-9a-fA-F]{64}")
@@ -43,29 +46,10 @@ _LEGACY_ARCHS = {
 }
 
 
-class PathType(enum.Enum):
-    FILE = "hardlink"
-    SYMLINK = "softlink"
-    DIRECTORY = "directory"
-
-
 class NoarchType(enum.Enum):
     NONE = "none"
     PYTHON = "python"
     GENERIC = "generic"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PathEntry:
-    """One entry of `info/paths.json` (or its legacy equivalents)."""
-
-    path: str
-    path_type: PathType = PathType.FILE
-    #: The digest itself, not its 64 hex digits: half the memory, for every file.
-    sha256: bytes | None = None
-    size: int | None = None
-    prefix_placeholder: str | None = None
-    file_mode: str = "text"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,24 +204,26 @@ def _subdir(filename: str, index: Mapping[str, Any], noarch: NoarchType) -> str:
     return str(subdir)
 
 
-def _paths(filename: str, info: Mapping[str, bytes]) -> dict[str, PathEntry] | None:
+def _paths(filename: str, info: Mapping[str, bytes]) -> Mapping[str, PathEntry] | None:
     if "paths.json" in info:
-        # Each entry becomes a PathEntry as it is parsed: the dicts of a package of
-        # 100,000 files, all alive at once, would hold more memory than the rest.
+        # Each entry is packed as it is parsed: the dicts of a package of 100,000
+        # files, all alive at once, would hold more memory than the rest.
+        packer = PathPacker()
         data = json_object(
             filename,
             "paths.json",
             info["paths.json"],
-            object_hook=lambda raw: _path_entry(filename, raw) if "_path" in raw else raw,
+            object_hook=lambda raw: (
+                packer.pack(_path_entry(filename, raw)) if "_path" in raw else raw
+            ),
         )
         entries = data.get("paths")
         if not isinstance(entries, list):
             raise BadInputError(f"{filename}: info/paths.json has no 'paths' list")
-        result: dict[str, PathEntry] = {}
-        for raw in entries:
-            entry = raw if isinstance(raw, PathEntry) else _path_entry(filename, raw)
-            result[entry.path] = entry
-        return result
+        for at, raw in enumerate(entries):
+            if not isinstance(raw, bytes):  # not an object with a '_path': refused
+                entries[at] = packer.pack(_path_entry(filename, raw))
+        return packer.table(filename, entries)
     if "files" in info:
         return _legacy_paths(filename, info)
     return None
@@ -253,7 +239,7 @@ def _path_entry(filename: str, raw: object) -> PathEntry:
         ("sha256", sha256 is None or (isinstance(sha256, str) and _SHA256.fullmatch(sha256))),
         (
             "size_in_bytes",
-            size is None or (type(size) is int and size >= 0),  # not a bool
+            size is None or (type(size) is int and 0 <= size < _MAX_SIZE),  # not a bool
         ),
         (
             "prefix_placeholder",

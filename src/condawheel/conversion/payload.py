@@ -18,7 +18,8 @@ from typing import BinaryIO
 
 from condawheel.binaries import BinaryReadError, read_binary, sniff
 from condawheel.binaries.model import BinaryFormat
-from condawheel.conda.package import CondaPackage, PathEntry, PathType
+from condawheel.conda.package import CondaPackage
+from condawheel.conda.path_table import PathEntry, PathType
 from condawheel.conda.source import Member, MemberKind, PackageSource
 from condawheel.conversion.held import HeldBinaries
 from condawheel.conversion.layout import Destination, Scheme, is_wheel_data_path
@@ -173,8 +174,6 @@ class PayloadWriter:
                     "would not install it; left out"
                 )
                 return
-            # What is kept by path holds paths.json's string, not a second equal one.
-            member = replace(member, path=listed.path)
         if member.path in state.seen or member.path in state.written:
             raise BadInputError(f"{self.label}: {member.path!r} appears twice in the archive")
         self._take(member)

@@ -12,7 +12,8 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from condawheel.conda.package import UNTRUSTED, PathEntry
+from condawheel.conda.package import UNTRUSTED
+from condawheel.conda.path_table import PathEntry
 from condawheel.conda.source import MemberKind
 from condawheel.conversion.layout import Destination, Layout, Scheme
 from condawheel.conversion.links import (
