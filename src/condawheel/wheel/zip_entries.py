@@ -35,13 +35,15 @@ def needs_zip64(size_hint: int) -> bool:
 
 class EntryAppender:
     """Appends entries to the seekable file ``fp``, from its position on, and adds each
-    one to ``index`` once its data is written."""
+    one to ``index`` once its data is written. Only this writes to ``fp`` meanwhile:
+    it knows the position and seeks only when it must (a seek flushes the buffer)."""
 
     def __init__(self, fp: BinaryIO, index: EntryIndex) -> None:
         self._fp = fp
         self._index = index
+        self._position = fp.tell()
         #: Where the next entry starts.
-        self.end_offset = fp.tell()
+        self.end_offset = self._position
         self._open: tuple[zipfile.ZipInfo, bool, int] | None = None
         self._written = 0
 
@@ -51,13 +53,13 @@ class EntryAppender:
         info.flag_bits = 0
         info.CRC = 0
         info.compress_size = 0
-        self._fp.seek(self.end_offset)
-        self._fp.write(info.FileHeader(zip64))
+        self._seek(self.end_offset)
+        self._put(info.FileHeader(zip64))
         self._open = (info, zip64, self.end_offset)
         self._written = 0
 
     def write(self, data: bytes) -> None:
-        self._fp.write(data)
+        self._put(data)
         self._written += len(data)
 
     def end(self, *, crc: int, size: int, digest: bytes) -> None:
@@ -65,23 +67,45 @@ class EntryAppender:
         assert self._open is not None
         info, zip64, offset = self._open
         self._open = None
-        if not zip64 and max(size, self._written) > zipfile.ZIP64_LIMIT:
+        self._finished(info, zip64, crc=crc, size=size, compressed=self._written)
+        end = self._position
+        self._seek(offset)
+        self._put(info.FileHeader(zip64))
+        self._seek(end)
+        self._indexed(info, zip64, offset, digest)
+
+    def whole(
+        self, info: zipfile.ZipInfo, *, zip64: bool, data: bytes, crc: int, size: int, digest: bytes
+    ) -> None:
+        """An entry whose data is all here (most are): its header is written once, as
+        `begin`, `write` and `end` leave it, with no seeking back."""
+        assert self._open is None, "an entry is already open"
+        info.flag_bits = 0
+        self._finished(info, zip64, crc=crc, size=size, compressed=len(data))
+        offset = self.end_offset
+        self._seek(offset)
+        self._put(info.FileHeader(zip64))
+        self._put(data)
+        self._indexed(info, zip64, offset, digest)
+
+    def _finished(
+        self, info: zipfile.ZipInfo, zip64: bool, *, crc: int, size: int, compressed: int
+    ) -> None:
+        if not zip64 and max(size, compressed) > zipfile.ZIP64_LIMIT:
             raise OverflowError(f"{info.filename} is larger than its size hint said")
         info.CRC = crc
         info.file_size = size
-        info.compress_size = self._written
-        end = self._fp.tell()
-        self._fp.seek(offset)
-        self._fp.write(info.FileHeader(zip64))
-        self._fp.seek(end)
-        self.end_offset = end
+        info.compress_size = compressed
+
+    def _indexed(self, info: zipfile.ZipInfo, zip64: bool, offset: int, digest: bytes) -> None:
+        self.end_offset = self._position
         self._index.add(
             IndexEntry(
                 name=info.filename,
                 header_offset=offset,
-                compress_size=self._written,
-                file_size=size,
-                crc=crc,
+                compress_size=info.compress_size,
+                file_size=info.file_size,
+                crc=info.CRC,
                 compress_type=info.compress_type,
                 executable=bool(info.external_attr & _ANY_EXECUTE),
                 zip64=zip64,
@@ -92,9 +116,8 @@ class EntryAppender:
     def compressed(self, entry: IndexEntry) -> Iterator[bytes]:
         """The compressed bytes of ``entry``, already written, chunk by chunk; the
         position stays free for the entry being written between chunks."""
-        offset = entry.header_offset + data_offset(
-            self._read_at(entry.header_offset, _LOCAL_HEADER)
-        )
+        header = self._read_at(entry.header_offset, _LOCAL_HEADER)
+        offset = entry.header_offset + data_offset(header)
         remaining = entry.compress_size
         while remaining:
             chunk = self._read_at(offset, min(remaining, _READ_CHUNK))
@@ -102,8 +125,17 @@ class EntryAppender:
             remaining -= len(chunk)
             yield chunk
 
+    def _seek(self, offset: int) -> None:
+        if offset != self._position:
+            self._fp.seek(offset)
+            self._position = offset
+
+    def _put(self, data: bytes) -> None:
+        self._fp.write(data)
+        self._position += len(data)
+
     def _read_at(self, offset: int, size: int) -> bytes:
-        back = self._fp.tell()
+        back = self._position
         self._fp.seek(offset)
         data = self._fp.read(size)
         self._fp.seek(back)
@@ -147,8 +179,21 @@ class EntryQueue:
             self._step()
 
     def _step(self) -> None:
-        step = self._steps.popleft()
-        if isinstance(step, _Begin):
+        steps = self._steps
+        step = steps.popleft()
+        if isinstance(step, _Begin) and len(steps) >= 2 and isinstance(steps[1], _End):
+            data, end = steps.popleft(), steps.popleft()
+            assert isinstance(data, Future) and isinstance(end, _End)
+            self._waiting -= 1
+            self._appender.whole(
+                step.info,
+                zip64=step.zip64,
+                data=data.result(),
+                crc=end.crc,
+                size=end.size,
+                digest=end.digest,
+            )
+        elif isinstance(step, _Begin):
             self._appender.begin(step.info, zip64=step.zip64)
         elif isinstance(step, _End):
             self._appender.end(crc=step.crc, size=step.size, digest=step.digest)

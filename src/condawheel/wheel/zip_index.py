@@ -147,6 +147,8 @@ class EntryIndex:
         at = self._tail.get(name)
         if at is not None:
             return IndexEntry.unpack(self._records[at])
+        if "\0" in name:  # ends a name here: none holds one
+            return None
         key = name.encode() + b"\0"
         at = bisect.bisect_left(self._records, key, 0, self._sorted)
         if at < self._sorted and self._records[at].startswith(key):
