@@ -247,6 +247,26 @@ def test_release_info_forgets_the_bytes_of_paths_json(
     assert "link.json" in source.info_files
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_a_large_info_file_is_held_once_while_it_is_read(tmp_path: Path, fmt: Fmt) -> None:
+    """paths.json grows with the package: read whole by tarfile it was held three times
+    over at once (its blocks, their join and a slice of that)."""
+    builder = demo_builder()
+    text = random.Random(3).randbytes(6_000_000).hex().encode()  # 12 MB, compressible
+    builder.add_info_file("about.json", b'{"description": "%s"}' % text)
+    source = PackageSource(builder.build(tmp_path, fmt=fmt))
+    tracemalloc.start()
+    try:
+        info = source.read_info()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    size = len(info["about.json"])
+    assert size > len(text)
+    # One copy (a buffer grows by an eighth at a time), and the chunk being read.
+    assert peak < 1.25 * size + 4_000_000, f"{peak} bytes at most to read {size}"
+
+
 def test_conda_reads_each_component_once(tmp_path: Path) -> None:
     package = demo_builder().build(tmp_path, fmt="conda")
     source = PackageSource(package)
