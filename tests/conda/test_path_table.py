@@ -52,7 +52,17 @@ def test_iterated_in_path_order() -> None:
 
 def test_what_is_not_listed_is_not_found() -> None:
     paths = table(ENTRIES)
-    for missing in ("lib", "lib/libfoo", "lib/libfoo.so.1.2", "a", "zzz", "", "bin/foo\0"):
+    # "\udcc3\udca9" would be the UTF-8 of "ï" read with surrogateescape.
+    for missing in (
+        "lib",
+        "lib/libfoo",
+        "lib/libfoo.so.1.2",
+        "a",
+        "zzz",
+        "",
+        "bin/foo\0",
+        "share/na\udcc3\udcafve/\u00fc.txt",
+    ):
         assert paths.get(missing) is None and missing not in paths
         with pytest.raises(KeyError):
             paths[missing]

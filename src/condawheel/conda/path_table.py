@@ -99,9 +99,12 @@ class PathTable(Mapping[str, PathEntry]):
         last = self._last
         if last is not None and last.path == path:
             return last
+        try:
+            key = path.encode() + b"\0"
+        except UnicodeEncodeError:  # a surrogate: no listed path holds one
+            raise KeyError(path) from None
         if "\0" in path:  # ends a path here: none holds one
             raise KeyError(path)
-        key = path.encode("utf-8", "surrogateescape") + b"\0"
         at = bisect.bisect_left(self._records, key)
         if at < len(self._records) and self._records[at].startswith(key):
             self._last = last = _unpack(self._records[at], self._placeholders)

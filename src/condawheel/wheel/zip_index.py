@@ -149,7 +149,10 @@ class EntryIndex:
             return IndexEntry.unpack(self._records[at])
         if "\0" in name:  # ends a name here: none holds one
             return None
-        key = name.encode() + b"\0"
+        try:
+            key = name.encode() + b"\0"
+        except UnicodeEncodeError:  # a surrogate: no name written holds one
+            return None
         at = bisect.bisect_left(self._records, key, 0, self._sorted)
         if at < self._sorted and self._records[at].startswith(key):
             return IndexEntry.unpack(self._records[at])
