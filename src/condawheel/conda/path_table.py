@@ -1,20 +1,19 @@
 """paths.json's entries, kept packed: a package may list 100,000 files.
 
 A `PathEntry` with its path, digest and size takes about 250 bytes, and a dict slot
-more. Here an entry is one bytes object, its path first, then a NUL and its fields,
-in a list sorted by path: about 90 bytes and the path. A lookup is a binary search
-and makes the `PathEntry` asked for.
+more. Here an entry is a `condawheel.packed` record, its path and then its fields, in
+a list sorted by path: about 90 bytes and the path. A lookup is a binary search and
+makes the `PathEntry` asked for.
 """
 
 from __future__ import annotations
 
-import bisect
 import enum
-import itertools
 import struct
 from collections.abc import ItemsView, Iterator, Mapping, ValuesView
 from dataclasses import dataclass
 
+from condawheel import packed
 from condawheel.conda.infojson import MALFORMED
 from condawheel.exceptions import BadInputError
 from condawheel.quoting import quote
@@ -69,7 +68,7 @@ class PathPacker:
             entry.size or 0,
             placeholder,
         )
-        return b"%s\0%s%s" % (entry.path.encode(), fields, entry.sha256 or b"")
+        return packed.pack(entry.path, fields + (entry.sha256 or b""))
 
     def table(self, filename: str, records: list[bytes]) -> PathTable:
         """The table of ``records`` (packed by this packer), sorted in place."""
@@ -84,12 +83,11 @@ class PathTable(Mapping[str, PathEntry]):
     def __init__(self, filename: str, records: list[bytes], placeholders: tuple[str, ...]) -> None:
         """Raises BadInputError when a path is listed twice."""
         records.sort()  # in place, and no key per entry
-        for previous, current in itertools.pairwise(records):
-            if current.startswith(previous[: previous.index(b"\0") + 1]):
-                raise BadInputError(
-                    f"{filename}: info/paths.json lists {quote(_unpack(current, ()).path)} "
-                    f"twice: {MALFORMED}"
-                )
+        twice = packed.first_duplicate(records)
+        if twice is not None:
+            raise BadInputError(
+                f"{filename}: info/paths.json lists {quote(twice)} twice: {MALFORMED}"
+            )
         self._records = records
         self._placeholders = placeholders
         #: The entry found last: a file is looked up several times in a row.
@@ -99,29 +97,17 @@ class PathTable(Mapping[str, PathEntry]):
         last = self._last
         if last is not None and last.path == path:
             return last
-        try:
-            key = path.encode() + b"\0"
-        except UnicodeEncodeError:  # a surrogate: no listed path holds one
-            raise KeyError(path) from None
-        if "\0" in path:  # ends a path here: none holds one
+        record = packed.find(self._records, path)
+        if record is None:
             raise KeyError(path)
-        at = bisect.bisect_left(self._records, key)
-        if at < len(self._records) and self._records[at].startswith(key):
-            self._last = last = _unpack(self._records[at], self._placeholders)
-            return last
-        raise KeyError(path)
-
-    def get(self, path: str, default: PathEntry | None = None) -> PathEntry | None:  # type: ignore[override]
-        try:
-            return self[path]
-        except KeyError:
-            return default
+        self._last = last = _unpack(record, self._placeholders)
+        return last
 
     def __contains__(self, path: object) -> bool:
-        return isinstance(path, str) and self.get(path) is not None
+        return isinstance(path, str) and super().__contains__(path)
 
     def __iter__(self) -> Iterator[str]:
-        return (r[: r.index(b"\0")].decode() for r in self._records)
+        return (packed.split(r)[0] for r in self._records)
 
     def __len__(self) -> int:
         return len(self._records)
@@ -155,11 +141,11 @@ class _Items(ItemsView[str, PathEntry]):
 
 
 def _unpack(record: bytes, placeholders: tuple[str, ...]) -> PathEntry:
-    end = record.index(b"\0")
-    kind, mode, flags, size, placeholder = _FIELDS.unpack_from(record, end + 1)
-    digest_at = end + 1 + _FIELDS.size
+    path, at = packed.split(record)
+    kind, mode, flags, size, placeholder = _FIELDS.unpack_from(record, at)
+    digest_at = at + _FIELDS.size
     return PathEntry(
-        path=record[:end].decode(),
+        path=path,
         path_type=_TYPES[kind],
         sha256=record[digest_at : digest_at + 32] if flags & _HAS_DIGEST else None,
         size=size if flags & _HAS_SIZE else None,

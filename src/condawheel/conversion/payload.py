@@ -166,14 +166,12 @@ class PayloadWriter:
 
     def _member(self, member: Member) -> None:
         state = self._state
-        if self._paths is not None:
-            listed = self._paths.get(member.path)
-            if listed is None:
-                state.warnings.append(
-                    f"{member.path}: in the archive but not in info/paths.json, so conda "
-                    "would not install it; left out"
-                )
-                return
+        if self._paths is not None and member.path not in self._paths:
+            state.warnings.append(
+                f"{member.path}: in the archive but not in info/paths.json, so conda would "
+                "not install it; left out"
+            )
+            return
         if member.path in state.seen or member.path in state.written:
             raise BadInputError(f"{self.label}: {member.path!r} appears twice in the archive")
         self._take(member)

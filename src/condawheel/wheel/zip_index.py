@@ -2,24 +2,23 @@
 
 zipfile keeps a `ZipInfo` per entry (about 200 bytes, with its name and integers
 more than 400) and a dict of them by name, until the archive is closed: a wheel of
-100,000 files would hold 45 MB of them. Here an entry is its name, a NUL, then its
-sizes, offset, CRC, mode and sha256 digest, packed: about 100 bytes and its name.
-As the name comes first, a list of them sorts in name order (UTF-8 keeps the order of
-code points, and NUL sorts before any character a name may hold), which is the
-order the wheel's entries end in.
+100,000 files would hold 45 MB of them. Here an entry is a `condawheel.packed`
+record, its name and then its sizes, offset, CRC, mode and sha256 digest: about 100
+bytes and its name. A list of them sorts in name order, the order the wheel's entries
+end in.
 
 `ZipInfo`s are made again, one at a time, when the central directory is written.
 """
 
 from __future__ import annotations
 
-import bisect
-import itertools
 import stat
 import struct
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+from condawheel import packed
 
 #: Offset, compressed size, size, CRC-32, compression method, flags, sha256 digest.
 _FIELDS = struct.Struct("<QQQIBB32s")
@@ -68,8 +67,6 @@ class IndexEntry:
     digest: bytes
 
     def pack(self) -> bytes:
-        if "\0" in self.name:
-            raise ValueError(f"a zip entry name with a NUL: {self.name!r}")
         flags = (_EXECUTABLE if self.executable else 0) | (_ZIP64 if self.zip64 else 0)
         fields = _FIELDS.pack(
             self.header_offset,
@@ -80,14 +77,14 @@ class IndexEntry:
             flags,
             self.digest,
         )
-        return b"%s\0%s" % (self.name.encode(), fields)
+        return packed.pack(self.name, fields)
 
     @classmethod
     def unpack(cls, record: bytes) -> IndexEntry:
-        end = record.index(b"\0")
-        offset, compressed, size, crc, method, flags, digest = _FIELDS.unpack_from(record, end + 1)
+        name, at = packed.split(record)
+        offset, compressed, size, crc, method, flags, digest = _FIELDS.unpack_from(record, at)
         return cls(
-            name=record[:end].decode(),
+            name=name,
             header_offset=offset,
             compress_size=compressed,
             file_size=size,
@@ -124,22 +121,26 @@ class EntryIndex:
 
     def __init__(self) -> None:
         self._records: list[bytes] = []
-        #: Position of each entry added since the last sort, while they are few.
-        self._tail: dict[str, int] = {}
-        #: Entries were added and are in no dict: sort before the next lookup.
-        self._stale = False
+        #: How many records, from the first, are sorted (and have no duplicate name).
         self._sorted = 0
+        #: Position of each record past those, while they are few (else it is empty).
+        self._tail: dict[str, int] = {}
 
     def __len__(self) -> int:
         return len(self._records)
 
     def add(self, entry: IndexEntry) -> None:
+        in_tail = not self._stale and len(self._tail) < _TAIL
         self._records.append(entry.pack())
-        if self._stale or len(self._tail) >= _TAIL:
-            self._stale = True
-            self._tail.clear()
-        else:
+        if in_tail:
             self._tail[entry.name] = len(self._records) - 1
+        else:
+            self._tail.clear()
+
+    @property
+    def _stale(self) -> bool:
+        """Records past the sorted ones are in no dict: sort before a lookup."""
+        return len(self._records) - self._sorted != len(self._tail)
 
     def find(self, name: str) -> IndexEntry | None:
         if self._stale:
@@ -147,16 +148,8 @@ class EntryIndex:
         at = self._tail.get(name)
         if at is not None:
             return IndexEntry.unpack(self._records[at])
-        if "\0" in name:  # ends a name here: none holds one
-            return None
-        try:
-            key = name.encode() + b"\0"
-        except UnicodeEncodeError:  # a surrogate: no name written holds one
-            return None
-        at = bisect.bisect_left(self._records, key, 0, self._sorted)
-        if at < self._sorted and self._records[at].startswith(key):
-            return IndexEntry.unpack(self._records[at])
-        return None
+        record = packed.find(self._records, name, self._sorted)
+        return IndexEntry.unpack(record) if record is not None else None
 
     def names(self) -> Iterator[str]:
         """Every entry's name, in name order."""
@@ -179,11 +172,12 @@ class EntryIndex:
         yield from (IndexEntry.unpack(r) for r in records if r.startswith(record))
 
     def _sort(self) -> None:
+        if self._sorted == len(self._records):  # sorted and checked already
+            return
         # In place, and no key per entry: most of the list is sorted already.
         self._records.sort()
+        twice = packed.first_duplicate(self._records)
+        if twice is not None:
+            raise ValueError(f"{twice} was written twice")
         self._sorted = len(self._records)
         self._tail.clear()
-        self._stale = False
-        for previous, current in itertools.pairwise(self._records):
-            if current.startswith(previous[: previous.index(b"\0") + 1]):
-                raise ValueError(f"{IndexEntry.unpack(current).name} was written twice")
